@@ -1,0 +1,200 @@
+"""Plots the notebooks share: training curves, image grids, weights, confusion matrix.
+
+Every function returns its matplotlib Figure, so it can be saved
+(``fig.savefig(...)``) or shown; in a notebook it is displayed as usual.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+
+import keras
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def plot_history(history, metrics=("loss", "accuracy"), *, title: str | None = None,
+                 figsize=None):
+    """Training curves from a Keras `History` (or its ``.history`` dict): train vs validation."""
+    logs = history.history if hasattr(history, "history") else history
+    metrics = [m for m in metrics if m in logs]
+    fig, axes = plt.subplots(1, len(metrics), figsize=figsize or (5 * len(metrics), 3.5),
+                             squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        epochs = np.arange(1, len(logs[m]) + 1)
+        ax.plot(epochs, logs[m], label="train")
+        if f"val_{m}" in logs:
+            ax.plot(epochs, logs[f"val_{m}"], label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_title(m)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _as_image(img):
+    img = np.asarray(img)
+    if img.ndim == 3 and img.shape[-1] == 1:
+        img = img[..., 0]
+    if img.ndim == 1:  # a flattened square image
+        side = math.isqrt(img.size)
+        img = img.reshape(side, side)
+    return img
+
+
+def show_images(images, labels=None, predictions=None, *, class_names=None, ncols: int = 10,
+                size: float = 1.2, title: str | None = None):
+    """A grid of images. With `predictions`, each title reads "pred (true)" and wrong ones are red."""
+    n = len(images)
+    nrows = max(1, math.ceil(n / ncols))
+    ncols = min(ncols, n) or 1
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
+                             squeeze=False)
+    name = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        img = _as_image(images[i])
+        ax.imshow(img, cmap="gray_r" if img.ndim == 2 else None)
+        if predictions is not None and labels is not None:
+            wrong = int(predictions[i]) != int(labels[i])
+            ax.set_title(f"{name(predictions[i])} ({name(labels[i])})", fontsize=8,
+                         color="red" if wrong else "black")
+        elif labels is not None:
+            ax.set_title(name(labels[i]), fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_weights(weights, *, image_shape=(28, 28), class_names=None, ncols: int = 10):
+    """A linear model's weight vectors, one image per class.
+
+    `weights` has one column per class (shape ``[pixels, classes]``, as in
+    ``X @ W``). Blue is positive evidence for the class, red negative.
+    """
+    w = np.asarray(weights)
+    classes = w.shape[-1]
+    nrows = math.ceil(classes / ncols)
+    fig, axes = plt.subplots(nrows, min(ncols, classes), figsize=(1.4 * min(ncols, classes),
+                                                                 1.6 * nrows), squeeze=False)
+    for c, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if c >= classes:
+            continue
+        img = w[:, c].reshape(image_shape)
+        if img.ndim == 3:  # colour templates: rescale each to [0, 1] to show them
+            ax.imshow((img - img.min()) / (np.ptp(img) or 1))
+        else:
+            lim = np.abs(img).max() or 1
+            ax.imshow(img, cmap="RdBu", vmin=-lim, vmax=lim)
+        ax.set_title(class_names[c] if class_names is not None else str(c), fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(y_true, y_pred, *, class_names=None, normalize: bool = False):
+    """Confusion matrix: rows are true classes, columns predicted ones."""
+    y_true, y_pred = np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)
+    k = int(max(y_true.max(), y_pred.max()) + 1) if class_names is None else len(class_names)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (y_true, y_pred), 1)
+    shown = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1) if normalize else cm
+    fig, ax = plt.subplots(figsize=(0.5 * k + 2, 0.5 * k + 1.5))
+    im = ax.imshow(shown, cmap="Blues")
+    names = class_names if class_names is not None else [str(i) for i in range(k)]
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 2 else 0, ha="right")
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    threshold = shown.max() / 2
+    for i in range(k):
+        for j in range(k):
+            ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center",
+                    va="center", fontsize=7, color="white" if shown[i, j] > threshold else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig, cm
+
+
+def _live_display_available() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and hasattr(shell, "kernel")
+
+
+class LiveCurves(keras.callbacks.Callback):
+    """Redraws loss and accuracy curves in place while a model trains.
+
+    In Jupyter/Colab the figure is updated in place after each epoch; without a
+    notebook front end (a plain script, a terminal) it prints one line per epoch.
+    It is also usable outside `fit`: call ``update(step, logs)`` from a custom loop.
+
+        model.fit(..., callbacks=[helpers.plots.LiveCurves()])
+    """
+
+    def __init__(self, metrics=("loss", "accuracy"), *, every: int = 1, xlabel: str = "epoch"):
+        super().__init__()
+        self.metrics = tuple(metrics)
+        self.every = every
+        self.xlabel = xlabel
+        self.history: dict[str, list] = defaultdict(list)
+        self.steps: dict[str, list] = defaultdict(list)
+        self.live = _live_display_available()
+        self._handle = None
+        self._fig = None
+
+    # Keras hooks
+    def on_epoch_end(self, epoch, logs=None):
+        self.update(epoch + 1, logs or {})
+
+    def on_train_end(self, logs=None):
+        if self._fig is not None:
+            plt.close(self._fig)  # the displayed image stays; avoid a duplicate at cell end
+
+    # usable from a hand-written training loop too
+    def update(self, step: int, logs: dict):
+        for key, value in logs.items():
+            self.history[key].append(float(value))
+            self.steps[key].append(step)
+        if step % self.every:
+            return
+        if self.live:
+            self._redraw()
+        else:
+            shown = "  ".join(f"{k}={float(v):.4f}" for k, v in logs.items())
+            print(f"{self.xlabel} {step}: {shown}", flush=True)
+
+    def _redraw(self):
+        from IPython.display import display
+
+        if self._fig is None:
+            self._fig, self._axes = plt.subplots(1, len(self.metrics),
+                                                 figsize=(5 * len(self.metrics), 3.2),
+                                                 squeeze=False)
+        for ax, m in zip(self._axes[0], self.metrics):
+            ax.clear()
+            for key, label in ((m, "train"), (f"val_{m}", "validation")):
+                if self.history.get(key):
+                    ax.plot(self.steps[key], self.history[key], label=label)
+                    ax.annotate(f"{self.history[key][-1]:.4f}",
+                                (self.steps[key][-1], self.history[key][-1]), fontsize=8)
+            ax.set_title(m)
+            ax.set_xlabel(self.xlabel)
+            ax.grid(alpha=0.3)
+            if ax.lines:
+                ax.legend()
+        self._fig.tight_layout()
+        if self._handle is None:
+            self._handle = display(self._fig, display_id=True)
+        else:
+            self._handle.update(self._fig)

@@ -1,0 +1,89 @@
+"""Where a notebook keeps its checkpoints and outputs.
+
+In Colab the runtime (and everything on its disk) disappears after a disconnect,
+so checkpoints go to Google Drive when the student agrees to mount it. Anywhere
+else, or when Drive is declined or cannot be mounted, a local folder is used.
+`workdir` never makes a notebook fail.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from helpers.runtime import in_colab
+
+DRIVE_MOUNT_POINT = Path("/content/drive")
+DRIVE_FOLDER = "dl-vision-labs"
+
+
+def workdir(name: str, *, use_drive: bool = True) -> Path:
+    """Return (and create) the working folder for notebook `name`.
+
+    Order of preference:
+      1. ``$LABS_WORK_DIR/<name>`` when that variable is set (the headless runner sets it);
+      2. in Colab with ``use_drive``: ``MyDrive/dl-vision-labs/<name>`` on Google Drive,
+         mounting Drive first if needed (Colab asks the student for permission);
+      3. ``./outputs/<name>`` next to the notebook.
+    """
+    if not name or "/" in name or name in {".", ".."}:
+        raise ValueError(f"workdir name must be a plain folder name, got {name!r}")
+    base = None
+    if os.environ.get("LABS_WORK_DIR"):
+        base = Path(os.environ["LABS_WORK_DIR"])
+    elif use_drive and in_colab():
+        base = _drive_folder()
+    if base is None:
+        base = Path.cwd() / "outputs"
+    path = base / name
+    path.mkdir(parents=True, exist_ok=True)
+    print(f"Working folder: {path}")
+    return path
+
+
+def mount_drive() -> Path | None:
+    """Mount Google Drive in Colab (once); return the MyDrive folder, or None.
+
+    Returns None, with a message, when not in Colab or when mounting fails
+    (for instance the student declined the permission prompt).
+    """
+    my_drive = DRIVE_MOUNT_POINT / "MyDrive"
+    if my_drive.is_dir():  # already mounted: nothing to do
+        return my_drive
+    try:
+        from google.colab import drive
+    except ImportError:
+        print("Not in Colab: Google Drive is not available here.")
+        return None
+    try:
+        drive.mount(str(DRIVE_MOUNT_POINT))
+    # Colab raises several types here (declined prompt, timeout, quota), none of
+    # which must stop the notebook: report it and fall back to a local folder.
+    except Exception as err:  # noqa: BLE001
+        print(f"Google Drive was not mounted ({type(err).__name__}: {err}). "
+              "Using the runtime's local disk instead: files there are lost "
+              "when the runtime disconnects.")
+        return None
+    return my_drive if my_drive.is_dir() else None
+
+
+def _drive_folder() -> Path | None:
+    my_drive = mount_drive()
+    return my_drive / DRIVE_FOLDER if my_drive is not None else None
+
+
+def checkpoint_callbacks(folder: Path, *, monitor: str = "val_accuracy") -> list:
+    """Keras callbacks that make training survive a disconnect.
+
+    - `BackupAndRestore` in ``folder/backup``: a rerun of `fit` resumes at the
+      last finished epoch (the backup is removed when training completes);
+    - `ModelCheckpoint` keeps the best model so far as ``folder/best.keras``.
+    """
+    import keras
+
+    folder = Path(folder)
+    return [
+        keras.callbacks.BackupAndRestore(str(folder / "backup")),
+        keras.callbacks.ModelCheckpoint(str(folder / "best.keras"), monitor=monitor,
+                                        save_best_only=True),
+    ]

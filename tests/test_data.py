@@ -1,0 +1,153 @@
+import shutil
+import socket
+import tarfile
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from helpers import data
+
+
+@pytest.fixture
+def offline(shared_data, monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    return shared_data
+
+
+@pytest.fixture
+def no_network(monkeypatch):
+    """Any attempt to open a network connection fails the test."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("the offline path tried to use the network")
+    monkeypatch.setattr(socket, "socket", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+def test_offline_mnist_arrays(offline, no_network):
+    mnist = data.load("mnist")
+    assert mnist.x_train.shape == (60000, 28, 28, 1) and mnist.x_train.dtype == np.uint8
+    assert mnist.y_train.shape == (60000,) and mnist.y_train.dtype == np.int64
+    assert mnist.x_test.shape == (10000, 28, 28, 1)
+    assert mnist.source.startswith("offline")
+    # Known facts of the original release: first labels, class balance, pixel range.
+    assert mnist.y_train[:5].tolist() == [5, 0, 4, 1, 9]
+    assert mnist.y_test[:5].tolist() == [7, 2, 1, 0, 4]
+    assert np.bincount(mnist.y_test).tolist() == [980, 1135, 1032, 1010, 982,
+                                                  892, 958, 1028, 974, 1009]
+    assert mnist.x_train.max() == 255 and mnist.x_train.min() == 0
+    assert mnist.class_names == tuple("0123456789")
+
+
+def test_offline_fashion_mnist(offline, no_network):
+    fashion = data.load("fashion_mnist", limit=100)
+    assert fashion.x_train.shape == (100, 28, 28, 1)
+    assert fashion.class_names[9] == "Ankle boot"
+    assert fashion.y_train[:3].tolist() == [9, 0, 0]
+
+
+def test_limit_applies_to_both_splits(offline):
+    small = data.load("mnist", limit=123)
+    assert len(small.x_train) == len(small.y_train) == len(small.x_test) == 123
+
+
+def _copy_mnist(src, dst):
+    shutil.copytree(src / "mnist", dst / "mnist")
+    return dst
+
+
+def test_checksum_mismatch_is_a_clear_error(shared_data, tmp_path, monkeypatch):
+    root = _copy_mnist(shared_data, tmp_path / "data")
+    damaged = root / "mnist" / "t10k-labels-idx1-ubyte.gz"
+    raw = bytearray(damaged.read_bytes())
+    raw[-1] ^= 0xFF
+    damaged.write_bytes(bytes(raw))
+    monkeypatch.setenv("LABS_DATA_DIR", str(root))
+    with pytest.raises(data.DataError) as err:
+        data.load("mnist")
+    message = str(err.value)
+    assert "Checksum mismatch" in message and "t10k-labels-idx1-ubyte.gz" in message
+    assert data.DATASETS["mnist"].offline.test_labels.sha256 in message
+
+
+def test_missing_file_names_the_file_and_variable(shared_data, tmp_path, monkeypatch):
+    root = _copy_mnist(shared_data, tmp_path / "data")
+    (root / "mnist" / "train-images-idx3-ubyte.gz").unlink()
+    monkeypatch.setenv("LABS_DATA_DIR", str(root))
+    with pytest.raises(data.DataError, match="train-images-idx3-ubyte.gz") as err:
+        data.load("mnist")
+    assert "LABS_DATA_DIR" in str(err.value)
+
+
+def test_unknown_dataset_lists_choices():
+    with pytest.raises(data.DataError, match="mnist"):
+        data.load("imagenet")
+
+
+def test_no_data_dir_and_no_network_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+
+    def offline_machine(spec):
+        raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
+
+    with pytest.raises(data.DataError) as err:
+        data.load("mnist", online_loader=offline_machine)
+    message = str(err.value)
+    assert "LABS_DATA_DIR" in message and "mnist/t10k-images-idx3-ubyte.gz" in message
+
+
+def test_online_path_with_tfds_mock_matches_offline_format(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    with tfds.testing.mock_data(num_examples=20, data_dir=str(tmp_path / "tfds")):
+        online = data.load("mnist")
+    assert online.source == "tensorflow_datasets"
+    assert online.x_train.shape == (20, 28, 28, 1) and online.x_train.dtype == np.uint8
+    assert online.y_train.dtype == np.int64 and online.y_train.max() < 10
+    assert online.class_names == data.DATASETS["mnist"].class_names
+
+
+def test_extract_is_atomic_and_cached(tmp_path):
+    src = tmp_path / "src" / "top" / "a"
+    src.mkdir(parents=True)
+    (src / "x.txt").write_text("hello")
+    archive = tmp_path / "arch.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(tmp_path / "src" / "top", arcname="top")
+    digest = data.sha256sum(archive)
+    out = data.extract(archive, digest, into=tmp_path / "cache")
+    assert (out / "top" / "a" / "x.txt").read_text() == "hello"
+    # no temporary folder is left behind, and a second call reuses the result
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [out.name]
+    archive.unlink()
+    assert data.extract(archive, digest, into=tmp_path / "cache") == out
+
+
+def test_extract_refuses_paths_outside_the_target(tmp_path):
+    import zipfile
+    archive = tmp_path / "evil.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("../escape.txt", "x")
+    with pytest.raises(data.DataError, match="unsafe path"):
+        data.extract(archive, data.sha256sum(archive), into=tmp_path / "cache")
+    assert not (tmp_path / "escape.txt").exists()
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_read_idx_rejects_a_bad_header(tmp_path):
+    bad = tmp_path / "bad.idx"
+    bad.write_bytes(b"\x00\x00\x08\x01\x00\x00\x00\x05abc")
+    with pytest.raises(data.DataError, match="header"):
+        data.read_idx(bad)
+
+
+def test_to_dataset_batches_and_shuffles():
+    x = np.arange(10, dtype="float32")
+    y = x * 2
+    ds = data.to_dataset(x, y, batch_size=4, shuffle=True, seed=1)
+    batches = list(ds.as_numpy_iterator())
+    assert [len(bx) for bx, _ in batches] == [4, 4, 2]
+    xs = np.concatenate([bx for bx, _ in batches])
+    ys = np.concatenate([by for _, by in batches])
+    assert sorted(xs.tolist()) == x.tolist() and np.array_equal(ys, xs * 2)
+    scaled = data.to_dataset(x, batch_size=5, map_fn=lambda b: b / 10)
+    assert np.allclose(next(iter(scaled.as_numpy_iterator())), x[:5] / 10)

@@ -1,0 +1,61 @@
+"""Every notebook follows the conventions and runs top to bottom in smoke mode."""
+
+import json
+
+import pytest
+
+from tools import notebooks, runner
+
+NOTEBOOKS = notebooks.notebook_paths()
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds no NN_name.ipynb file"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_follows_conventions(path):
+    assert notebooks.problems(path) == []
+
+
+def test_colab_badges_file_is_current():
+    expected = notebooks.badges_file_text()
+    assert notebooks.BADGES_FILE.read_text() == expected, (
+        "colab_badges.md is out of date: run `python -m tools.notebooks sync`")
+    for path in NOTEBOOKS:
+        assert notebooks.colab_url(path.name) in expected
+    assert expected.count("colab.research.google.com/github/") == len(NOTEBOOKS)
+
+
+def test_badges_and_setup_follow_the_configured_repository():
+    cfg = {"repository": "someone/fork", "branch": "dev"}
+    assert "github/someone/fork/blob/dev/notebooks/01_x.ipynb" in notebooks.badge_markdown(
+        "01_x.ipynb", cfg)
+    assert "git+https://github.com/someone/fork@dev" in notebooks.setup_source(cfg)
+
+
+def test_problems_detects_outputs_and_missing_parameters(tmp_path):
+    import nbformat
+    nb = nbformat.read(NOTEBOOKS[0], as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source = "EPOCHS = 1"
+    code = next(c for c in nb.cells if c.cell_type == "code")
+    code.execution_count = 3
+    bad = tmp_path / NOTEBOOKS[0].name
+    nbformat.write(nb, bad)
+    found = " ".join(notebooks.problems(bad))
+    assert "outputs or execution counts" in found
+    assert "lacks BATCH_SIZE, SEED, SMOKE" in found
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    result = runner.run_notebook(path, tmp_path, {"SMOKE": True})
+    assert result.error is None, result.error
+    assert result.metrics, "the notebook recorded no metric"
+    executed = json.loads((tmp_path / path.name).read_text())
+    code_cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
+    assert all(c["execution_count"] for c in code_cells), "a code cell did not run"

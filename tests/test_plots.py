@@ -1,0 +1,77 @@
+import numpy as np
+import keras
+import matplotlib.pyplot as plt
+
+from helpers import plots
+
+
+def _saved(fig, path):
+    fig.savefig(path)
+    plt.close(fig)
+    return path.stat().st_size
+
+
+def test_plot_history_renders(tmp_path):
+    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7],
+               "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
+    fig = plots.plot_history(history)
+    assert len(fig.axes) == 2
+    assert [l.get_label() for l in fig.axes[0].lines] == ["train", "validation"]
+    assert _saved(fig, tmp_path / "h.png") > 1000
+
+
+def test_show_images_marks_wrong_predictions_red(tmp_path):
+    images = np.random.default_rng(0).integers(0, 255, (4, 28, 28, 1), dtype=np.uint8)
+    fig = plots.show_images(images, labels=[1, 2, 3, 4], predictions=[1, 0, 3, 0], ncols=4)
+    colors = [ax.title.get_color() for ax in fig.axes]
+    assert colors == ["black", "red", "black", "red"]
+    assert fig.axes[1].get_title() == "0 (2)"
+    assert _saved(fig, tmp_path / "g.png") > 1000
+
+
+def test_show_weights_one_panel_per_class(tmp_path):
+    fig = plots.show_weights(np.random.default_rng(0).normal(size=(784, 10)))
+    assert len([ax for ax in fig.axes if ax.images]) == 10
+    colour = plots.show_weights(np.random.default_rng(0).normal(size=(32 * 32 * 3, 10)),
+                                image_shape=(32, 32, 3))
+    assert colour.axes[0].images[0].get_array().shape == (32, 32, 3)
+    assert _saved(fig, tmp_path / "w.png") > 1000
+
+
+def test_confusion_matrix_counts(tmp_path):
+    fig, cm = plots.plot_confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2],
+                                          class_names=["a", "b", "c"])
+    assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+    assert _saved(fig, tmp_path / "cm.png") > 1000
+
+
+def test_live_curves_prints_when_headless(capsys):
+    x = np.random.default_rng(0).normal(size=(32, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.compile("sgd", "sparse_categorical_crossentropy", metrics=["accuracy"])
+    live = plots.LiveCurves()
+    assert live.live is False  # no notebook front end in pytest
+    model.fit(x, y, epochs=2, validation_split=0.25, verbose=0, callbacks=[live])
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("epoch 1: ") and out[1].startswith("epoch 2: ")
+    assert "val_accuracy=" in out[1]
+    assert len(live.history["loss"]) == 2
+
+
+def test_live_curves_redraws_in_a_notebook(monkeypatch):
+    updates = []
+
+    class Handle:
+        def update(self, fig):
+            updates.append(fig)
+
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: Handle())
+    live = plots.LiveCurves(every=1)
+    live.live = True
+    for step in (1, 2, 3):
+        live.update(step, {"loss": 1 / step, "accuracy": step / 4})
+    assert len(updates) == 2  # first draw displays, the next ones update in place
+    assert len(live._axes[0][0].lines) == 1
+    assert list(live._axes[0][0].lines[0].get_xdata()) == [1, 2, 3]

@@ -1,0 +1,65 @@
+"""The headless runner on a tiny synthetic notebook (fast), plus its table logic."""
+
+import json
+
+import nbformat
+import pytest
+
+from tools import runner
+
+
+def _notebook(path, body):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    params = nbformat.v4.new_code_cell("SMOKE = False\nTARGET = 0.5")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell(body)]
+    nbformat.write(nb, path)
+    return path
+
+
+def test_runner_executes_with_parameters_and_collects_metrics(tmp_path, capsys):
+    nb = _notebook(tmp_path / "99_tiny.ipynb",
+                   "from helpers import report\n"
+                   "report.record('accuracy', 0.25 if SMOKE else 0.75, target=TARGET)")
+    out = tmp_path / "run"
+    assert runner.main([str(nb), "--out", str(out)]) == 0
+    metrics = json.loads((out / "99_tiny.metrics.json").read_text())["metrics"]
+    assert metrics["accuracy"]["value"] == 0.75 and metrics["accuracy"]["reached"] is True
+    assert (out / "99_tiny.ipynb").is_file() and (out / "summary.md").is_file()
+    assert "| pass " in capsys.readouterr().out
+
+    # A parameter override that makes the target unreachable fails the full run...
+    assert runner.main([str(nb), "--out", str(out), "-p", "TARGET", "0.9"]) == 1
+    assert "| FAIL " in capsys.readouterr().out
+    # ...while smoke mode reports the value without judging it.
+    assert runner.main([str(nb), "--out", str(out), "--smoke", "-p", "TARGET", "0.9"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["mode"] == "smoke" and summary["parameters"]["SMOKE"] is True
+    assert summary["results"][0]["metrics"]["accuracy"]["value"] == 0.25
+
+
+def test_runner_reports_a_failing_cell(tmp_path, capsys):
+    nb = _notebook(tmp_path / "98_broken.ipynb", "raise RuntimeError('boom')")
+    assert runner.main([str(nb), "--out", str(tmp_path / "run")]) == 1
+    out = capsys.readouterr().out
+    assert "RuntimeError: boom" in out and "ERROR" in out
+
+
+def test_runner_requires_a_recorded_metric(tmp_path):
+    nb = _notebook(tmp_path / "97_silent.ipynb", "x = 1")
+    result = runner.run_notebook(nb, tmp_path, {"SMOKE": True})
+    assert result.error and "recorded no metric" in result.error
+
+
+def test_find_notebooks_by_number_and_unknown():
+    assert [p.name for p in runner.find_notebooks(["01"])] == [
+        "01_softmax_regression_mnist.ipynb"]
+    with pytest.raises(SystemExit, match="No notebook matches"):
+        runner.find_notebooks(["77"])
+
+
+def test_parse_value():
+    assert runner.parse_value("3") == 3 and runner.parse_value("0.5") == 0.5
+    assert runner.parse_value("True") is True and runner.parse_value("mnist") == "mnist"

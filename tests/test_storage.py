@@ -1,0 +1,76 @@
+import sys
+import types
+
+import keras
+import pytest
+
+from helpers import storage
+
+
+@pytest.fixture
+def fake_colab(monkeypatch, tmp_path):
+    """A stand-in for google.colab whose drive.mount creates MyDrive like Colab does."""
+    mount_point = tmp_path / "content" / "drive"
+    calls = []
+
+    def mount(path, accept=True):
+        calls.append(path)
+        if not accept:
+            raise ValueError("mount failed: the user declined access")
+        (mount_point / "MyDrive").mkdir(parents=True, exist_ok=True)
+
+    drive = types.SimpleNamespace(mount=mount)
+    colab = types.ModuleType("google.colab")
+    colab.drive = drive
+    google = types.ModuleType("google")
+    google.colab = colab
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setattr(storage, "DRIVE_MOUNT_POINT", mount_point)
+    monkeypatch.chdir(tmp_path)
+    return types.SimpleNamespace(calls=calls, drive=drive, mount_point=mount_point)
+
+
+def test_colab_mounts_drive_once(fake_colab):
+    first = storage.workdir("nb01")
+    second = storage.workdir("nb01")
+    assert first == second == fake_colab.mount_point / "MyDrive" / "dl-vision-labs" / "nb01"
+    assert first.is_dir()
+    assert fake_colab.calls == [str(fake_colab.mount_point)]  # idempotent: mounted once
+
+
+def test_declined_drive_falls_back_to_local(fake_colab, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(fake_colab.drive, "mount",
+                        lambda path: (_ for _ in ()).throw(ValueError("user declined")))
+    folder = storage.workdir("nb01")
+    assert folder == tmp_path / "outputs" / "nb01" and folder.is_dir()
+    assert "not mounted" in capsys.readouterr().out
+
+
+def test_use_drive_false_stays_local(fake_colab, tmp_path):
+    assert storage.workdir("nb02", use_drive=False) == tmp_path / "outputs" / "nb02"
+    assert fake_colab.calls == []
+
+
+def test_outside_colab_uses_local_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("COLAB_RELEASE_TAG", raising=False)
+    assert "google.colab" not in sys.modules
+    assert storage.workdir("nb03") == tmp_path / "outputs" / "nb03"
+
+
+def test_runner_work_dir_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_WORK_DIR", str(tmp_path / "run"))
+    assert storage.workdir("nb04") == tmp_path / "run" / "nb04"
+
+
+def test_rejects_a_path_as_name():
+    with pytest.raises(ValueError, match="plain folder name"):
+        storage.workdir("../elsewhere")
+
+
+def test_checkpoint_callbacks(tmp_path):
+    backup, best = storage.checkpoint_callbacks(tmp_path)
+    assert isinstance(backup, keras.callbacks.BackupAndRestore)
+    assert isinstance(best, keras.callbacks.ModelCheckpoint)
+    assert best.filepath.endswith("best.keras")

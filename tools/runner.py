@@ -1,0 +1,166 @@
+"""Run notebooks headless with parameters and summarise their metrics.
+
+    python -m tools.runner                 # every notebook, full mode
+    python -m tools.runner 01 03 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
+    python -m tools.runner 01 -p EPOCHS 3  # override any `parameters` cell value
+
+Each run writes into a run folder (``runs/<time>-<mode>/`` by default):
+the executed notebooks, one ``<notebook>.metrics.json`` each (filled by
+`helpers.report.record` inside the notebook), and ``summary.json`` / ``summary.md``.
+It prints a table (metric, value, target, pass/fail, wall time) and exits
+non-zero when a notebook fails or, in full mode, misses a target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import dataclasses
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+
+
+@dataclasses.dataclass
+class Result:
+    notebook: str
+    seconds: float
+    error: str | None
+    metrics: dict
+
+    def passed(self, smoke: bool) -> bool:
+        if self.error:
+            return False
+        return smoke or all(m.get("reached") is not False for m in self.metrics.values())
+
+
+def find_notebooks(selection: list[str] | None = None) -> list[Path]:
+    """Notebooks named by number prefix ("01"), stem or path; all of them when empty."""
+    every = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+    if not selection:
+        return every
+    chosen = []
+    for item in selection:
+        path = Path(item)
+        if path.suffix == ".ipynb" and path.is_file():
+            chosen.append(path.resolve())
+            continue
+        matches = [nb for nb in every if nb.stem == item or nb.name.startswith(f"{item}_")]
+        if not matches:
+            names = ", ".join(nb.name for nb in every)
+            raise SystemExit(f"No notebook matches {item!r}. Available: {names}")
+        chosen += matches
+    return chosen
+
+
+def parse_value(text: str):
+    """A parameter value from the command line: a Python literal, else the plain string."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | None = None,
+                 kernel_name: str = "python3") -> Result:
+    """Execute one notebook with papermill; return its wall time, error and metrics."""
+    import papermill
+
+    metrics_file = out_dir / f"{path.stem}.metrics.json"
+    metrics_file.unlink(missing_ok=True)
+    env = {
+        "LABS_METRICS_FILE": str(metrics_file),
+        "LABS_WORK_DIR": str(out_dir / "work"),
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)  # the kernel inherits this process's environment
+    start = time.perf_counter()
+    error = None
+    try:
+        papermill.execute_notebook(
+            str(path), str(out_dir / path.name), parameters=parameters, cwd=str(path.parent),
+            kernel_name=kernel_name, progress_bar=False, execution_timeout=timeout,
+        )
+    except papermill.PapermillExecutionError as err:
+        error = f"{err.ename}: {err.evalue}"
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    seconds = time.perf_counter() - start
+    metrics = json.loads(metrics_file.read_text())["metrics"] if metrics_file.is_file() else {}
+    if error is None and not metrics:
+        error = "the notebook recorded no metric (helpers.report.record was never called)"
+    return Result(path.stem, seconds, error, metrics)
+
+
+def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
+    rows = []
+    for r in results:
+        items = list(r.metrics.items()) or [("-", {})]
+        for i, (name, m) in enumerate(items):
+            target = "" if m.get("target") is None else f"{m['goal']} {m['target']}"
+            if r.error:
+                verdict = "ERROR"
+            elif m.get("target") is None:
+                verdict = "-"
+            elif smoke:
+                verdict = "smoke"
+            else:
+                verdict = "pass" if m["reached"] else "FAIL"
+            value = f"{m['value']:.4f}" if "value" in m else ""
+            rows.append([r.notebook if i == 0 else "", name, value, target, verdict,
+                         f"{r.seconds:.0f} s" if i == 0 else ""])
+    return rows
+
+
+def format_table(rows: list[list[str]]) -> str:
+    header = ["notebook", "metric", "value", "target", "result", "wall time"]
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+    sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), sep] + [line(r) for r in rows])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", help="numbers (01), stems or paths; default: all")
+    parser.add_argument("--smoke", action="store_true", help="tiny data and epochs (SMOKE=True)")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"), help="override a parameters-cell value")
+    parser.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<mode>)")
+    parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    args = parser.parse_args(argv)
+
+    notebooks = find_notebooks(args.notebooks)
+    mode = "smoke" if args.smoke else "full"
+    out_dir = args.out or ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{mode}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parameters = {"SMOKE": args.smoke, **{k: parse_value(v) for k, v in args.parameter}}
+
+    results = []
+    for nb in notebooks:
+        print(f"==> {nb.name} ({mode}) ...", flush=True)
+        result = run_notebook(nb, out_dir, parameters, timeout=args.timeout)
+        status = "error: " + result.error if result.error else "done"
+        print(f"    {status} in {result.seconds:.0f} s", flush=True)
+        results.append(result)
+
+    table = format_table(summary_rows(results, args.smoke))
+    print(f"\nSummary ({mode} mode, run folder {out_dir}):\n{table}")
+    (out_dir / "summary.md").write_text(table + "\n")
+    (out_dir / "summary.json").write_text(json.dumps(
+        {"mode": mode, "parameters": parameters,
+         "results": [dataclasses.asdict(r) for r in results]}, indent=2))
+    return 0 if all(r.passed(args.smoke) for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
