@@ -198,6 +198,11 @@ def verified_path(root: Path, file: DataFile) -> Path:
     return path
 
 
+def _check_member(name: str, archive: Path) -> None:
+    if Path(name).is_absolute() or ".." in Path(name).parts:
+        raise DataError(f"Refusing unsafe path {name!r} in {archive}")
+
+
 def extract(archive: Path, sha256: str, *, into: Path | None = None) -> Path:
     """Extract a verified .tar.gz or .zip once into the cache; return the folder.
 
@@ -212,12 +217,16 @@ def extract(archive: Path, sha256: str, *, into: Path | None = None) -> Path:
     try:
         if archive.name.endswith((".tar.gz", ".tgz", ".tar")):
             with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")  # refuses links and paths outside tmp
+                members = tar.getmembers()
+                for m in members:
+                    _check_member(m.name, archive)
+                    if not (m.isfile() or m.isdir()):
+                        raise DataError(f"Refusing link or special file {m.name!r} in {archive}")
+                tar.extractall(tmp, members=members)
         elif archive.suffix == ".zip":
             with zipfile.ZipFile(archive) as zf:
                 for member in zf.namelist():
-                    if Path(member).is_absolute() or ".." in Path(member).parts:
-                        raise DataError(f"Refusing unsafe path {member!r} in {archive}")
+                    _check_member(member, archive)
                 zf.extractall(tmp)
         else:
             raise DataError(f"Unknown archive type: {archive} (expected .tar.gz or .zip)")

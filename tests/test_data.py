@@ -151,3 +151,14 @@ def test_to_dataset_batches_and_shuffles():
     assert sorted(xs.tolist()) == x.tolist() and np.array_equal(ys, xs * 2)
     scaled = data.to_dataset(x, batch_size=5, map_fn=lambda b: b / 10)
     assert np.allclose(next(iter(scaled.as_numpy_iterator())), x[:5] / 10)
+
+
+def test_extract_refuses_links_in_a_tar(tmp_path):
+    archive = tmp_path / "links.tar"
+    with tarfile.open(archive, "w") as tar:
+        info = tarfile.TarInfo("top/link")
+        info.type = tarfile.SYMTYPE
+        info.linkname = "/etc/passwd"
+        tar.addfile(info)
+    with pytest.raises(data.DataError, match="link"):
+        data.extract(archive, data.sha256sum(archive), into=tmp_path / "cache")
