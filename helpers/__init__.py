@@ -2,6 +2,7 @@
 
 Modules (each small, each documented):
 
+* `helpers.backend` - choose the Keras backend (JAX on TPU runtimes) before Keras loads
 * `helpers.runtime` - seeds, hardware report, distribution strategy (`prepare`)
 * `helpers.storage` - Google Drive / local working folder, checkpoint callbacks
 * `helpers.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
@@ -14,7 +15,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["data", "plots", "report", "runtime", "storage"]
+__all__ = ["backend", "data", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 

@@ -27,6 +27,8 @@ from typing import Any
 
 import keras
 
+from helpers.backend import tpu_expected
+
 
 @dataclasses.dataclass
 class Runtime:
@@ -39,6 +41,11 @@ class Runtime:
     colab: bool
     strategy: Any = None  # a tf.distribute.Strategy on the TensorFlow backend, else None
     notes: list[str] = dataclasses.field(default_factory=list)
+    distribution: Any = None  # a keras.distribution.Distribution on the JAX backend, else None
+
+    def batch_size(self, per_replica: int) -> int:
+        """The global batch size: `per_replica` examples on each device."""
+        return per_replica * self.replicas
 
     def scope(self):
         """Context in which to build and compile models (the strategy's scope, if any)."""
@@ -64,6 +71,9 @@ class Runtime:
         lines.append(f"Colab       : {'yes' if self.colab else 'no'}")
         if self.strategy is not None:
             lines.append(f"Strategy    : {type(self.strategy).__name__}")
+        if self.distribution is not None:
+            lines.append(f"Distribution: {type(self.distribution).__name__} over "
+                         f"{self.replicas} devices (batches are split across them)")
         lines += [f"Note        : {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -106,15 +116,6 @@ def _tf_version() -> str | None:
     return getattr(tf, "__version__", None)
 
 
-def _tpu_expected() -> bool:
-    """Cheap signs of a TPU, so that CPU/GPU machines never pay for a TPU probe."""
-    return (
-        any(k in os.environ for k in ("COLAB_TPU_ADDR", "TPU_NAME", "TPU_ACCELERATOR_TYPE"))
-        or os.path.exists("/dev/accel0")
-        or os.path.exists("/dev/vfio/0")
-    )
-
-
 def _connect_tpu(tf):
     """Return a TPUStrategy, or raise with the reason."""
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu="local")
@@ -128,7 +129,7 @@ def _tensorflow_runtime() -> Runtime:
 
     colab = in_colab()
     notes: list[str] = []
-    if _tpu_expected():
+    if tpu_expected():
         try:
             strategy = _connect_tpu(tf)
         except (ValueError, RuntimeError, tf.errors.OpError) as err:
@@ -195,8 +196,7 @@ def _jax_runtime() -> Runtime:
     import jax
 
     devices = jax.devices()
-    kind = devices[0].platform.upper()
-    accelerator = {"TPU": "TPU", "GPU": "GPU", "CUDA": "GPU"}.get(kind, "CPU")
+    accelerator = {"tpu": "TPU", "gpu": "GPU", "cuda": "GPU"}.get(devices[0].platform, "CPU")
     names = []
     for d in devices:
         desc = getattr(d, "device_kind", str(d))
@@ -204,7 +204,14 @@ def _jax_runtime() -> Runtime:
         if stats and "bytes_limit" in stats:
             desc += f", {stats['bytes_limit'] / 2**30:.1f} GiB memory"
         names.append(desc)
-    if accelerator == "CPU":
+    if accelerator == "CPU" and len(devices) == 1:
         names = [_cpu_name()]
-    return Runtime("jax", accelerator, names, len(devices) if accelerator != "CPU" else 1,
-                   in_colab())
+    rt = Runtime("jax", accelerator, names, len(devices), in_colab())
+    if len(devices) > 1:
+        # Data parallelism: each batch is split across the devices, the model is
+        # replicated on each, and gradients are averaged (the TPU's 8 cores, say).
+        rt.distribution = keras.distribution.DataParallel(devices=devices)
+        keras.distribution.set_distribution(rt.distribution)
+        rt.notes.append(f"data parallel over {len(devices)} {accelerator} devices: use a "
+                        f"global batch of rt.batch_size(per_replica)")
+    return rt

@@ -49,13 +49,27 @@ def test_problems_detects_outputs_and_missing_parameters(tmp_path):
     assert "lacks BATCH_SIZE, SEED, SMOKE" in found
 
 
-@pytest.mark.notebook
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
-    result = runner.run_notebook(path, tmp_path, {"SMOKE": True})
+def _run_smoke(path, tmp_path, backend):
+    result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend=backend)
     assert result.error is None, result.error
     assert result.metrics, "the notebook recorded no metric"
     executed = json.loads((tmp_path / path.name).read_text())
     code_cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
     assert all(c["execution_count"] for c in code_cells), "a code cell did not run"
+    printed = "".join("".join(o.get("text", "")) for c in code_cells for o in c["outputs"])
+    assert f"Keras backend: {backend}" in printed
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
+    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    _run_smoke(path, tmp_path, "tensorflow")
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypatch):
+    """The TPU path on Colab: the same notebook, unchanged, with Keras on JAX (here on CPU)."""
+    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    _run_smoke(path, tmp_path, "jax")

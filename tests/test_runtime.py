@@ -53,3 +53,35 @@ def test_no_tpu_probe_without_signs(monkeypatch):
 
     monkeypatch.setattr(runtime, "_connect_tpu", must_not_run)
     assert runtime.prepare(seed=None, verbose=False).accelerator == "CPU"
+
+
+def test_jax_data_parallel_over_eight_fake_devices():
+    """On the JAX backend with several devices, batches are split across all of them."""
+    import os
+    import subprocess
+    import sys
+
+    code = """
+import numpy as np, keras
+from helpers import runtime
+rt = runtime.prepare(seed=0)
+assert rt.backend == "jax" and rt.replicas == 8, rt
+assert type(rt.distribution).__name__ == "DataParallel"
+assert rt.batch_size(4) == 32
+layout = rt.distribution.get_data_layout((32, 3))
+assert layout.axes[0] == "batch", layout.axes
+model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+model.compile("sgd", "sparse_categorical_crossentropy")
+x = np.random.rand(64, 3).astype("float32"); y = (x[:, 0] > 0.5).astype("int64")
+history = model.fit(x, y, batch_size=rt.batch_size(4), epochs=2, verbose=0)
+assert len(history.history["loss"]) == 2
+print("OK", len(model.layers[0].kernel.value.sharding.device_set))
+"""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=root,
+               XLA_FLAGS="--xla_force_host_platform_device_count=8")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Distribution: DataParallel over 8 devices" in proc.stdout
+    assert proc.stdout.splitlines()[-1] == "OK 8"  # weights replicated on all 8 devices

@@ -57,7 +57,8 @@ def setup_source(cfg: dict | None = None) -> str:
         "    import helpers\n"
         "except ModuleNotFoundError:\n"
         f'    %pip install -q "dl-vision-labs-helpers @ {url}"\n'
-        "    import helpers"
+        "    import helpers\n"
+        "helpers.backend.choose()  # JAX on a TPU runtime, TensorFlow elsewhere"
     )
 
 

@@ -67,8 +67,11 @@ def parse_value(text: str):
 
 
 def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | None = None,
-                 kernel_name: str = "python3") -> Result:
-    """Execute one notebook with papermill; return its wall time, error and metrics."""
+                 kernel_name: str = "python3", backend: str | None = None) -> Result:
+    """Execute one notebook with papermill; return its wall time, error and metrics.
+
+    `backend` ("tensorflow" or "jax") sets KERAS_BACKEND for the notebook's kernel.
+    """
     import papermill
 
     metrics_file = out_dir / f"{path.stem}.metrics.json"
@@ -77,6 +80,8 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
         "LABS_METRICS_FILE": str(metrics_file),
         "LABS_WORK_DIR": str(out_dir / "work"),
     }
+    if backend:
+        env["KERAS_BACKEND"] = backend
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)  # the kernel inherits this process's environment
     start = time.perf_counter()
@@ -137,10 +142,12 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("NAME", "VALUE"), help="override a parameters-cell value")
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<mode>)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    parser.add_argument("--backend", choices=["tensorflow", "jax"],
+                        help="Keras backend for the notebooks (default: KERAS_BACKEND or tensorflow)")
     args = parser.parse_args(argv)
 
     notebooks = find_notebooks(args.notebooks)
-    mode = "smoke" if args.smoke else "full"
+    mode = ("smoke" if args.smoke else "full") + (f"-{args.backend}" if args.backend else "")
     out_dir = args.out or ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{mode}"
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"SMOKE": args.smoke, **{k: parse_value(v) for k, v in args.parameter}}
@@ -148,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for nb in notebooks:
         print(f"==> {nb.name} ({mode}) ...", flush=True)
-        result = run_notebook(nb, out_dir, parameters, timeout=args.timeout)
+        result = run_notebook(nb, out_dir, parameters, timeout=args.timeout,
+                              backend=args.backend)
         status = "error: " + result.error if result.error else "done"
         print(f"    {status} in {result.seconds:.0f} s", flush=True)
         results.append(result)
