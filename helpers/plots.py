@@ -135,9 +135,10 @@ def _live_display_available() -> bool:
 class LiveCurves(keras.callbacks.Callback):
     """Redraws loss and accuracy curves in place while a model trains.
 
-    In Jupyter/Colab the figure is updated in place after each epoch; without a
-    notebook front end (a plain script, a terminal) it prints one line per epoch.
-    It is also usable outside `fit`: call ``update(step, logs)`` from a custom loop.
+    In Jupyter/Colab the figure is updated in place after each epoch (or after
+    every `every`-th update); without a notebook front end (a plain script, a
+    terminal) it prints a line instead. It is also usable outside `fit`: call
+    ``update(step, logs)`` from a custom loop.
 
         model.fit(..., callbacks=[helpers.plots.LiveCurves()])
     """
@@ -152,6 +153,7 @@ class LiveCurves(keras.callbacks.Callback):
         self.live = _live_display_available()
         self._handle = None
         self._fig = None
+        self._updates = 0
 
     # Keras hooks
     def on_epoch_end(self, epoch, logs=None):
@@ -166,7 +168,8 @@ class LiveCurves(keras.callbacks.Callback):
         for key, value in logs.items():
             self.history[key].append(float(value))
             self.steps[key].append(step)
-        if step % self.every:
+        self._updates += 1
+        if self._updates % self.every:
             return
         if self.live:
             self._redraw()

@@ -75,3 +75,15 @@ def test_live_curves_redraws_in_a_notebook(monkeypatch):
     assert len(updates) == 2  # first draw displays, the next ones update in place
     assert len(live._axes[0][0].lines) == 1
     assert list(live._axes[0][0].lines[0].get_xdata()) == [1, 2, 3]
+
+
+def test_live_curves_every_counts_updates_not_step_numbers(monkeypatch):
+    drawn = []
+    import IPython.display
+    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: drawn.append(fig)
+                        or type("H", (), {"update": lambda self, f: drawn.append(f)})())
+    live = plots.LiveCurves(every=2, xlabel="step")
+    live.live = True
+    for step in (100, 200, 300, 400):  # steps that are no multiple of `every`'s value
+        live.update(step, {"loss": 1.0})
+    assert len(drawn) == 2  # redrawn after the 2nd and the 4th update
