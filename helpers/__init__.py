@@ -8,6 +8,7 @@ Modules (each small, each documented):
 * `helpers.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
 * `helpers.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `helpers.report`  - record a notebook's headline metrics for the headless runner
+* `helpers.classic` - numerical gradient check and 2-D toy data for the classic classifiers
 
 Submodules are imported on first use, so ``import helpers`` does not import
 Keras: the Keras backend can still be chosen after it.
@@ -15,7 +16,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["backend", "data", "plots", "report", "runtime", "storage"]
+__all__ = ["backend", "classic", "data", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 
