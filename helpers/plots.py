@@ -201,3 +201,85 @@ class LiveCurves(keras.callbacks.Callback):
             self._handle = display(self._fig, display_id=True)
         else:
             self._handle.update(self._fig)
+
+
+def _logs(history) -> dict:
+    return history.history if hasattr(history, "history") else history
+
+
+def plot_histories(histories: dict, metrics=("val_accuracy", "val_loss"), *, ylim=None,
+                   xlabel: str = "epoch", x_scale: float = 1.0, titles=None, title=None,
+                   figsize=None):
+    """Several training runs on one chart: one panel per metric, one line per run.
+
+    Args:
+        histories: ``{"run name": History or its .history dict, ...}``.
+        metrics: the logged metrics to draw, e.g. ``("val_accuracy", "val_loss")``.
+        ylim: ``{metric: (low, high)}`` to zoom in on the interesting range.
+        xlabel, x_scale: the x axis is ``x_scale * (1, 2, ...)``, e.g. the number
+            of training steps between two logged values, with ``xlabel="step"``.
+        titles: ``{metric: panel title}``; by default the metric's name.
+
+    Returns the Figure; its axes are ``fig.axes`` in the order of `metrics`, so a
+    notebook can annotate them.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=figsize or (6 * len(metrics), 3.8),
+                             squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        for name, history in histories.items():
+            values = _logs(history).get(m)
+            if values:
+                ax.plot(x_scale * np.arange(1, len(values) + 1), values, label=name, lw=1.2)
+        if ylim and m in ylim:
+            ax.set_ylim(*ylim[m])
+        ax.set_title((titles or {}).get(m, m))
+        ax.set_xlabel(xlabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_activations(runs: dict, *, layer_labels=None, bins: int = 60, saturation=None):
+    """How each layer's neurons are driven: pre-activation histograms and max activations.
+
+    Args:
+        runs: ``{"model name": [(pre, post), ...]}`` with one pair of arrays per
+            layer (pre-activations, activations; see
+            `helpers.models.layer_activations`), the same layers for every model.
+        layer_labels: a title per layer (default "layer 1", "layer 2", ...).
+        saturation: ``(low, high)``: pre-activations outside it are shaded as
+            saturating (for a sigmoid, about ``(-4, 4)``).
+
+    One row per layer. Left: the distribution of the pre-activations of all the
+    neurons over the batch, one histogram per model. Right: each neuron's largest
+    activation over the batch, neurons sorted from largest to smallest.
+    """
+    names = list(runs)
+    n_layers = len(runs[names[0]])
+    labels = layer_labels or [f"layer {i + 1}" for i in range(n_layers)]
+    fig, axes = plt.subplots(n_layers, 2, figsize=(11, 2.3 * n_layers), squeeze=False)
+    for row, label in enumerate(labels):
+        left, right = axes[row]
+        pres = [np.asarray(runs[n][row][0]).ravel() for n in names]
+        lo, hi = min(p.min() for p in pres), max(p.max() for p in pres)
+        edges = np.linspace(lo, hi, bins + 1)
+        for name, pre in zip(names, pres):
+            left.hist(pre, bins=edges, histtype="stepfilled", alpha=0.45, density=True, label=name)
+            post = np.asarray(runs[name][row][1])
+            per_neuron_max = np.sort(post.reshape(-1, post.shape[-1]).max(axis=0))[::-1]
+            right.plot(per_neuron_max, marker=".", lw=1, label=name)
+        if saturation is not None:
+            for a, b in ((lo, saturation[0]), (saturation[1], hi)):
+                if a < b:
+                    left.axvspan(a, b, color="grey", alpha=0.15, lw=0)
+        left.set_title(f"{label}: pre-activations", fontsize=10)
+        right.set_title(f"{label}: max activation of each neuron (sorted)", fontsize=10)
+        right.set_xlabel("neuron")
+        for ax in (left, right):
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

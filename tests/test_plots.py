@@ -87,3 +87,31 @@ def test_live_curves_every_counts_updates_not_step_numbers(monkeypatch):
     for step in (100, 200, 300, 400):  # steps that are no multiple of `every`'s value
         live.update(step, {"loss": 1.0})
     assert len(drawn) == 2  # redrawn after the 2nd and the 4th update
+
+
+def test_plot_histories_one_line_per_run(tmp_path):
+    runs = {"a": {"val_accuracy": [0.9, 0.95], "val_loss": [0.3, 0.2]},
+            "b": {"val_accuracy": [0.8, 0.9, 0.97], "val_loss": [0.5, 0.3, 0.1]}}
+    fig = plots.plot_histories(runs, ylim={"val_accuracy": (0.85, 1)}, x_scale=100,
+                               xlabel="step", titles={"val_loss": "test loss"})
+    acc, loss = fig.axes
+    assert [l.get_label() for l in acc.lines] == ["a", "b"]
+    assert list(acc.lines[1].get_xdata()) == [100, 200, 300]
+    assert acc.get_ylim() == (0.85, 1)
+    assert loss.get_title() == "test loss" and acc.get_title() == "val_accuracy"
+    assert _saved(fig, tmp_path / "hs.png") > 1000
+
+
+def test_plot_activations_two_panels_per_layer(tmp_path):
+    rng = np.random.default_rng(0)
+    pre = [rng.normal(size=(50, n)) for n in (20, 10)]
+    runs = {"plain": [(p * 5, 1 / (1 + np.exp(-p * 5))) for p in pre],
+            "normalized": [(p, 1 / (1 + np.exp(-p))) for p in pre]}
+    fig = plots.plot_activations(runs, saturation=(-4, 4))
+    assert len(fig.axes) == 4
+    right = fig.axes[1]
+    assert [l.get_label() for l in right.lines] == ["plain", "normalized"]
+    assert len(right.lines[0].get_ydata()) == 20  # one point per neuron
+    assert np.all(np.diff(right.lines[0].get_ydata()) <= 0)  # sorted, largest first
+    assert fig.axes[3].lines[0].get_ydata().size == 10
+    assert _saved(fig, tmp_path / "act.png") > 1000
