@@ -7,6 +7,8 @@ Modules (each small, each documented):
 * `helpers.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
 * `helpers.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `helpers.report`  - record a notebook's headline metrics for the headless runner
+* `helpers.images`  - read the student's own image (path or upload) with clear errors
+* `helpers.explain` - class activation maps (CAM) and Grad-CAM
 
 Submodules are imported on first use, so ``import helpers`` does not import
 Keras: the Keras backend can still be chosen after it.
@@ -14,7 +16,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["data", "plots", "report", "runtime", "storage"]
+__all__ = ["data", "explain", "images", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 
