@@ -9,6 +9,8 @@ Modules (each small, each documented):
 * `helpers.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `helpers.report`  - record a notebook's headline metrics for the headless runner
 * `helpers.classic` - numerical gradient check and 2-D toy data for the classic classifiers
+* `helpers.images`  - read the student's own image (path or upload) with clear errors
+* `helpers.explain` - class activation maps (CAM) and Grad-CAM
 
 Submodules are imported on first use, so ``import helpers`` does not import
 Keras: the Keras backend can still be chosen after it.
@@ -16,7 +18,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["backend", "classic", "data", "plots", "report", "runtime", "storage"]
+__all__ = ["backend", "classic", "data", "explain", "images", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 

@@ -375,3 +375,172 @@ def to_dataset(x, y=None, *, batch_size: int, shuffle: bool = False, seed: int |
     if map_fn is not None:
         ds = ds.map(map_fn, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+# --- image folders (class sub-folders of image files) -------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class ImageFolderSource:
+    """A dataset of ``<root>/<split>/<class>/<image>`` files, shipped as an archive.
+
+    Offline the archive is ``$LABS_DATA_DIR/<archive.path>``; online it is
+    downloaded from `url` (and cached) by ``keras.utils.get_file``.
+    """
+
+    archive: DataFile
+    root: str  # top folder inside the archive
+    url: str
+    splits: tuple[str, ...]
+    class_names: tuple[str, ...]
+
+
+IMAGE_FOLDERS: dict[str, ImageFolderSource] = {
+    # The subset of Kaggle's Dogs vs. Cats used by the TensorFlow transfer-learning
+    # tutorial: train 1000 cats + 1000 dogs, validation 500 + 500.
+    "cats_vs_dogs": ImageFolderSource(
+        DataFile("cats_and_dogs_filtered.zip",
+                 "a3eed4fb61f02017d6a7e3d2c934756575876534ab393e27da9f6dcf3b65ce05"),
+        root="cats_and_dogs_filtered",
+        url="https://storage.googleapis.com/mledu-datasets/cats_and_dogs_filtered.zip",
+        splits=("train", "validation"),
+        class_names=("cats", "dogs"),
+    ),
+}
+
+
+def _download_archive(spec: ImageFolderSource) -> Path:
+    import keras
+
+    return Path(keras.utils.get_file(fname=Path(spec.archive.path).name, origin=spec.url))
+
+
+def image_folder(name: str, *,
+                 downloader: Callable[[ImageFolderSource], Path] | None = None) -> Path:
+    """The folder of image-folder dataset `name`, with one sub-folder per split.
+
+    Offline (``LABS_DATA_DIR`` set) the archive is verified and extracted once
+    into the cache; online it is downloaded with ``keras.utils.get_file`` and
+    extracted the same way. ``image_folder("cats_vs_dogs") / "train"`` holds
+    ``cats/`` and ``dogs/``.
+
+    Args:
+        name: a key of `IMAGE_FOLDERS`.
+        downloader: replaces the download (for tests); returns the archive's path.
+    """
+    if name not in IMAGE_FOLDERS:
+        raise DataError(f"Unknown image-folder dataset {name!r}; choose one of "
+                        f"{sorted(IMAGE_FOLDERS)}, or pass your own folder to image_dataset")
+    spec = IMAGE_FOLDERS[name]
+    root = data_dir()
+    if root is not None:
+        archive = verified_path(root, spec.archive)
+        digest = spec.archive.sha256
+    else:
+        try:
+            archive = Path((downloader or _download_archive)(spec))
+        # get_file raises a bare Exception for HTTP/URL errors, OSError for the rest.
+        except Exception as err:  # noqa: BLE001
+            raise DataError(
+                f"Could not download {name!r} from {spec.url} ({type(err).__name__}: {err}).\n"
+                f"Without a network, set {DATA_DIR_VAR} to a folder holding "
+                f"{spec.archive.path}."
+            ) from err
+        digest = sha256sum(archive)
+    folder = extract(archive, digest) / spec.root
+    missing = [f"{s}/{c}" for s in spec.splits for c in spec.class_names
+               if not (folder / s / c).is_dir()]
+    if missing:
+        raise DataError(f"{archive} does not have the expected layout: "
+                        f"{spec.root}/ lacks {', '.join(missing)}")
+    return folder
+
+
+def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
+                  shuffle: bool = False, seed: int | None = None,
+                  validation_split: float | None = None, subset: str | None = None,
+                  limit: int | None = None, class_names=None):
+    """Images in class sub-folders of `folder` as a ready `tf.data` pipeline.
+
+    ``folder/<class>/<image>`` files become batches of ``(images, labels)``:
+    images ``uint8`` of shape ``(batch, *image_size, 3)``, labels ``int32``
+    class indices in the (alphabetical) order of ``dataset.class_names``.
+
+    `keras.utils.image_dataset_from_directory` lists, decodes and resizes;
+    the resized images are then cached (decoded once, in memory), shuffled
+    every epoch when `shuffle`, batched and prefetched. Augment *after* this
+    pipeline (in the model), so that every epoch sees new random versions.
+
+    Args:
+        folder: the folder with one sub-folder of images per class.
+        image_size: (height, width) every image is resized to.
+        shuffle: a new order every epoch (training data).
+        seed: makes the order and the `validation_split` reproducible.
+        validation_split, subset: hold out a fraction of the files, as in
+            `image_dataset_from_directory`; ``subset="both"`` returns two datasets.
+        limit: keep `limit` images, drawn at random from every class (smoke runs).
+        class_names: the classes to use, in this order (default: every sub-folder).
+    """
+    import keras
+    import tensorflow as tf
+
+    folder = Path(folder).expanduser()
+    if not folder.is_dir():
+        raise DataError(f"No folder {folder}: give a folder with one sub-folder of "
+                        "images per class (e.g. my_photos/cats/*.jpg, my_photos/dogs/*.jpg).")
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    if class_names is None and len(classes) < 2:
+        raise DataError(f"{folder} has {len(classes)} sub-folder(s) {classes}; a classifier "
+                        "needs one sub-folder of images per class, at least two.")
+    # Shuffle the file list (reproducibly) whenever a subset is taken from it.
+    made = keras.utils.image_dataset_from_directory(
+        folder, class_names=class_names, image_size=tuple(image_size), batch_size=None,
+        shuffle=shuffle or validation_split is not None or limit is not None, seed=seed,
+        validation_split=validation_split, subset=subset, verbose=False)
+    datasets = made if isinstance(made, (list, tuple)) else [made]
+
+    ready = []
+    for ds in datasets:
+        names = ds.class_names
+        if limit is not None:
+            ds = ds.take(limit)
+        n = int(ds.cardinality())
+        ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), tf.cast(y, tf.int32)),
+                    num_parallel_calls=tf.data.AUTOTUNE).cache()
+        if shuffle:
+            ds = ds.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
+        ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+        ds.class_names = names
+        ready.append(ds)
+    return tuple(ready) if isinstance(made, (list, tuple)) else ready[0]
+
+
+# --- pretrained weights (offline copies) ----------------------------------------------
+
+
+PRETRAINED_WEIGHTS: dict[tuple[str, float, int], DataFile] = {
+    ("MobileNetV2", 0.35, 224): DataFile(
+        "weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
+        "ee3637ed12967467016b423225f9c256b01e140a295e3c8c9c7f59549a30e498"),
+}
+
+
+def pretrained_weights(application: str = "MobileNetV2", *, alpha: float = 1.0,
+                       size: int = 224) -> str:
+    """The ``weights=`` argument for a `keras.applications` model without its top.
+
+    Online this is ``"imagenet"`` (Keras downloads and caches the file). Offline
+    (``LABS_DATA_DIR`` set) it is the path of the verified local copy; only the
+    files in `PRETRAINED_WEIGHTS` exist offline, anything else is a clear error.
+    """
+    root = data_dir()
+    if root is None:
+        return "imagenet"
+    key = (application, float(alpha), int(size))
+    if key not in PRETRAINED_WEIGHTS:
+        have = ", ".join(f"{a} alpha={al} at {s} px" for a, al, s in PRETRAINED_WEIGHTS)
+        raise DataError(
+            f"No offline ImageNet weights for {application} alpha={alpha} at {size} px: "
+            f"{DATA_DIR_VAR}={root} only has {have}. Use those settings (e.g. ALPHA = 0.35), "
+            f"or unset {DATA_DIR_VAR} on a machine with internet to download any weights.")
+    return str(verified_path(root, PRETRAINED_WEIGHTS[key]))

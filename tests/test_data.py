@@ -162,3 +162,121 @@ def test_extract_refuses_links_in_a_tar(tmp_path):
         tar.addfile(info)
     with pytest.raises(data.DataError, match="link"):
         data.extract(archive, data.sha256sum(archive), into=tmp_path / "cache")
+
+
+# --- image folders and pretrained weights ---------------------------------------------
+
+
+def _image_zip(path, root="cats_and_dogs_filtered", per_class=3, size=(40, 30)):
+    """A small archive with the layout of the tutorial's zip, of generated JPEGs."""
+    import io
+    import zipfile
+
+    from PIL import Image
+
+    with zipfile.ZipFile(path, "w") as zf:
+        for split in ("train", "validation"):
+            for c, cls in enumerate(("cats", "dogs")):
+                for i in range(per_class):
+                    buffer = io.BytesIO()
+                    Image.new("RGB", size, (250 * c, 10 * i, 0)).save(buffer, format="JPEG")
+                    zf.writestr(f"{root}/{split}/{cls}/{cls[:-1]}.{i}.jpg", buffer.getvalue())
+    return path
+
+
+def test_offline_cats_vs_dogs_folder(offline, no_network):
+    folder = data.image_folder("cats_vs_dogs")
+    assert folder.name == "cats_and_dogs_filtered"
+    counts = {f"{s}/{c}": len(list((folder / s / c).glob("*.jpg")))
+              for s in ("train", "validation") for c in ("cats", "dogs")}
+    assert counts == {"train/cats": 1000, "train/dogs": 1000,
+                      "validation/cats": 500, "validation/dogs": 500}
+    assert data.image_folder("cats_vs_dogs") == folder  # extracted once, then reused
+
+
+def test_online_image_folder_uses_the_injected_download(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    calls = []
+
+    def downloader(spec):
+        calls.append(spec.url)
+        return _image_zip(tmp_path / "cats_and_dogs_filtered.zip")
+
+    folder = data.image_folder("cats_vs_dogs", downloader=downloader)
+    assert calls == [data.IMAGE_FOLDERS["cats_vs_dogs"].url]
+    assert len(list((folder / "validation" / "dogs").iterdir())) == 3
+
+
+def test_online_image_folder_failure_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+
+    def offline_machine(spec):
+        raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
+
+    with pytest.raises(data.DataError, match="cats_and_dogs_filtered.zip") as err:
+        data.image_folder("cats_vs_dogs", downloader=offline_machine)
+    assert "LABS_DATA_DIR" in str(err.value)
+
+
+def test_image_folder_with_a_wrong_layout(monkeypatch, tmp_path):
+    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    archive = _image_zip(tmp_path / "other.zip", root="something_else")
+    with pytest.raises(data.DataError, match="expected layout"):
+        data.image_folder("cats_vs_dogs", downloader=lambda spec: archive)
+    with pytest.raises(data.DataError, match="Unknown image-folder dataset"):
+        data.image_folder("horses")
+
+
+def test_image_dataset_batches_uint8_with_class_names(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(_image_zip(tmp_path / "a.zip", per_class=5)) as zf:
+        zf.extractall(tmp_path)
+    train = tmp_path / "cats_and_dogs_filtered" / "train"
+    ds = data.image_dataset(train, image_size=(24, 32), batch_size=4, shuffle=True, seed=1)
+    assert ds.class_names == ["cats", "dogs"]
+    batches = list(ds.as_numpy_iterator())
+    assert [len(x) for x, _ in batches] == [4, 4, 2]
+    x, y = np.concatenate([b[0] for b in batches]), np.concatenate([b[1] for b in batches])
+    assert x.shape == (10, 24, 32, 3) and x.dtype == np.uint8 and y.dtype == np.int32
+    assert sorted(y.tolist()) == [0] * 5 + [1] * 5
+    assert (x[y == 1][..., 0] > 200).all() and (x[y == 0][..., 0] < 50).all()  # labels match
+    # reshuffled every epoch, same content
+    again = np.concatenate([b[1] for b in ds.as_numpy_iterator()])
+    assert sorted(again.tolist()) == sorted(y.tolist())
+
+    val, test = data.image_dataset(train, image_size=(24, 32), validation_split=0.4,
+                                   subset="both", seed=3)
+    n_val = sum(len(b[1]) for b in val.as_numpy_iterator())
+    n_test = sum(len(b[1]) for b in test.as_numpy_iterator())
+    assert (n_val, n_test) == (6, 4)
+    small = data.image_dataset(train, image_size=(24, 32), limit=4, seed=0)
+    assert sum(len(b[1]) for b in small.as_numpy_iterator()) == 4
+
+
+def test_image_dataset_bad_folders(tmp_path):
+    with pytest.raises(data.DataError, match="No folder"):
+        data.image_dataset(tmp_path / "missing")
+    (tmp_path / "only" / "cats").mkdir(parents=True)
+    with pytest.raises(data.DataError, match="at least two"):
+        data.image_dataset(tmp_path / "only")
+
+
+def test_pretrained_weights_online_offline_and_unavailable(offline, monkeypatch):
+    path = data.pretrained_weights("MobileNetV2", alpha=0.35, size=224)
+    assert path.endswith("mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5")
+    with pytest.raises(data.DataError, match="alpha=1.0") as err:
+        data.pretrained_weights("MobileNetV2", alpha=1.0, size=224)
+    assert "ALPHA = 0.35" in str(err.value)
+    monkeypatch.delenv("LABS_DATA_DIR")
+    assert data.pretrained_weights("MobileNetV2", alpha=1.0) == "imagenet"
+
+
+def test_pretrained_weights_checksum(shared_data, tmp_path, monkeypatch):
+    spec = data.PRETRAINED_WEIGHTS[("MobileNetV2", 0.35, 224)]
+    bad = tmp_path / spec.path
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes((shared_data / spec.path).read_bytes()[:-10])
+    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+    with pytest.raises(data.DataError, match="Checksum mismatch"):
+        data.pretrained_weights("MobileNetV2", alpha=0.35)

@@ -1,0 +1,83 @@
+"""helpers.explain: CAM and Grad-CAM shapes, and maps that are high where the evidence is."""
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import explain
+
+
+def _evidence_images(n=4, size=16):
+    """Black images with one bright square, at a different corner in each image."""
+    images = np.zeros((n, size, size, 1), dtype="float32")
+    corners = [(0, 0), (0, size - 4), (size - 4, 0), (size - 4, size - 4)]
+    for i in range(n):
+        y, x = corners[i % 4]
+        images[i, y:y + 4, x:x + 4] = 1.0
+    return images, corners
+
+
+def _synthetic_model(outputs=1):
+    """A 'network' whose feature map is the image itself (identity 1x1 conv), then GAP + dense."""
+    inputs = keras.Input((16, 16, 1))
+    conv = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="conv")
+    features = conv(inputs)
+    pooled = keras.layers.GlobalAveragePooling2D()(features)
+    dense = keras.layers.Dense(outputs, kernel_initializer="ones", name="dense")
+    logits = dense(pooled)
+    return keras.Model(inputs, [features, logits]), dense
+
+
+def test_cam_is_high_where_the_evidence_is():
+    images, corners = _evidence_images()
+    kernel = np.ones((1, 1), dtype="float32")  # feature 0 is evidence for class 1
+    maps = explain.class_activation_map(images, kernel, [1, 1, 1, 1])
+    assert maps.shape == (4, 16, 16) and maps.dtype == np.float32
+    assert maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1.0)
+    for m, (y, x) in zip(maps, corners):
+        assert m[y:y + 4, x:x + 4].mean() == 1.0 and m.sum() == 16.0
+    # The same evidence counts against class 0 of a single-logit head: no positive map.
+    assert explain.class_activation_map(images, kernel, [0, 0, 0, 0]).max() == 0.0
+
+
+def test_cam_with_several_classes_takes_each_image_its_column():
+    features = np.zeros((2, 4, 4, 2), dtype="float32")
+    features[0, 0, 0, 0] = 1.0   # channel 0 at top-left
+    features[1, 3, 3, 1] = 1.0   # channel 1 at bottom-right
+    kernel = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")  # channel k -> class k
+    maps = explain.class_activation_map(features, kernel, [0, 1])
+    assert maps[0, 0, 0] == 1.0 and maps[1, 3, 3] == 1.0
+    assert maps[0].sum() == 1.0 and maps[1].sum() == 1.0
+
+
+def test_grad_cam_matches_the_evidence_and_cam():
+    images, corners = _evidence_images()
+    model, dense = _synthetic_model()
+    maps = explain.grad_cam(model, images, [1, 1, 1, 1])
+    assert maps.shape == (4, 16, 16)
+    for m, (y, x) in zip(maps, corners):
+        assert m[y:y + 4, x:x + 4].min() > 0.99 and m.sum() == pytest.approx(16.0)
+    # With conv -> GAP -> dense, Grad-CAM at the last conv layer is CAM.
+    features, _ = model(images)
+    cam = explain.class_activation_map(features, dense.get_weights()[0], [1, 1, 1, 1])
+    assert np.allclose(maps, cam, atol=1e-6)
+
+
+def test_grad_cam_multiclass_score():
+    images, _ = _evidence_images(2)
+    model, _ = _synthetic_model(outputs=3)
+    assert explain.grad_cam(model, images, [2, 0]).shape == (2, 16, 16)
+
+
+def test_grad_cam_on_another_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
+    model, _ = _synthetic_model()
+    with pytest.raises(NotImplementedError, match="TensorFlow implementation"):
+        explain.grad_cam(model, _evidence_images()[0], [1, 1, 1, 1])
+
+
+def test_overlay_blends_at_image_size():
+    images = np.full((2, 32, 32, 3), 255, dtype=np.uint8)
+    heat = np.zeros((2, 4, 4), dtype="float32")
+    out = explain.overlay(images, heat, alpha=0.5)
+    assert out.shape == (2, 32, 32, 3) and 0.0 <= out.min() and out.max() <= 1.0
