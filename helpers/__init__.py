@@ -5,6 +5,7 @@ Modules (each small, each documented):
 * `helpers.runtime` - seeds, hardware report, distribution strategy (`prepare`)
 * `helpers.storage` - Google Drive / local working folder, checkpoint callbacks
 * `helpers.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
+* `helpers.gan`     - generated images: Fréchet distance, confident share, class coverage, grids, GIFs
 * `helpers.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `helpers.report`  - record a notebook's headline metrics for the headless runner
 
@@ -14,7 +15,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["data", "plots", "report", "runtime", "storage"]
+__all__ = ["data", "gan", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 
