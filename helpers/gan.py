@@ -1,0 +1,180 @@
+"""Measure and show what a generative model makes: quality measures, sample grids, GIFs.
+
+    fd = gan.frechet_distance(real_features, fake_features)   # 0 = same distribution
+    gan.confident_share(probabilities)                         # share the classifier is sure of
+    gan.class_coverage(labels, num_classes=10)                 # share of each class
+    gan.save_grid(images, folder / "epoch_001.png")            # PNG written atomically
+    gan.make_gif(sorted(folder.glob("epoch_*.png")), folder / "training.gif")
+
+The measures work on plain NumPy arrays (features and probabilities computed by
+any classifier), so they do not depend on the Keras backend.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+
+# --- quality measures -----------------------------------------------------------------
+
+
+def _features(x, name: str) -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"{name} must be a 2-D array [samples, features] with at least 2 "
+                         f"samples, got shape {x.shape}; flatten or pool the activations first")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} holds NaN or infinite values: the model producing the "
+                         "features diverged or was fed invalid images")
+    return x
+
+
+def feature_statistics(features) -> tuple[np.ndarray, np.ndarray]:
+    """Mean vector and covariance matrix of `features` (one row per sample)."""
+    x = _features(features, "features")
+    return x.mean(axis=0), np.cov(x, rowvar=False).reshape(x.shape[1], x.shape[1])
+
+
+def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
+    """Square root of a symmetric positive semi-definite matrix (eigendecomposition)."""
+    eigenvalues, eigenvectors = np.linalg.eigh((matrix + matrix.T) / 2)
+    return (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+
+
+def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2) -> float:
+    """Fréchet distance between the Gaussians N(mu1, sigma1) and N(mu2, sigma2).
+
+    d² = |mu1 − mu2|² + Tr(sigma1 + sigma2 − 2·(sigma1·sigma2)^½)
+
+    Tr((sigma1·sigma2)^½) is computed as the sum of the square roots of the
+    eigenvalues of the symmetric matrix sigma1^½·sigma2·sigma1^½, which has the
+    same eigenvalues as sigma1·sigma2 (NumPy only, no SciPy needed).
+    """
+    mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
+    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(
+        np.float64)
+    d = mu1.shape[0]
+    if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
+        raise ValueError(f"statistics do not match: means {mu1.shape} and {mu2.shape}, "
+                         f"covariances {sigma1.shape} and {sigma2.shape}; both sets of "
+                         "features must come from the same layer")
+    root1 = _sqrt_psd(sigma1)
+    middle = root1 @ sigma2 @ root1
+    trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
+    value = np.sum((mu1 - mu2) ** 2) + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_sqrt
+    return float(max(value, 0.0))  # rounding can make a zero distance slightly negative
+
+
+def frechet_distance(features_a, features_b) -> float:
+    """Fréchet distance between two sets of features, each modelled as a Gaussian.
+
+    With features of an Inception network this is the FID (Heusel et al., 2017);
+    the notebooks use a small classifier's features instead. 0 means the two
+    sets have the same mean and covariance; the larger, the more they differ.
+    """
+    a = _features(features_a, "features_a")
+    b = _features(features_b, "features_b")
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"features_a has {a.shape[1]} features per sample but features_b has "
+                         f"{b.shape[1]}: compute both with the same model and layer")
+    return frechet_distance_from_statistics(*feature_statistics(a), *feature_statistics(b))
+
+
+def confident_share(probabilities, threshold: float = 0.9) -> float:
+    """Share of samples whose most probable class has probability >= `threshold`."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if p.ndim != 2 or len(p) == 0:
+        raise ValueError(f"probabilities must be a non-empty [samples, classes] array, "
+                         f"got shape {p.shape}")
+    if not 0 < threshold <= 1:
+        raise ValueError(f"threshold must be in (0, 1], got {threshold}")
+    if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
+        raise ValueError("probabilities must be non-negative and sum to 1 per row; "
+                         "apply a softmax to logits first")
+    return float(np.mean(p.max(axis=1) >= threshold))
+
+
+def class_coverage(labels, num_classes: int) -> np.ndarray:
+    """Share of each class 0..num_classes-1 among `labels` (sums to 1).
+
+    A generator that has collapsed onto a few modes shows shares near 0 for
+    the classes it no longer makes.
+    """
+    y = np.asarray(labels)
+    if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer):
+        raise ValueError(f"labels must be a non-empty 1-D array of class indices, got "
+                         f"shape {y.shape} dtype {y.dtype}; use argmax of the probabilities")
+    if y.min() < 0 or y.max() >= num_classes:
+        raise ValueError(f"labels must lie in 0..{num_classes - 1}, found {y.min()}..{y.max()}")
+    return np.bincount(y, minlength=num_classes) / len(y)
+
+
+# --- images -------------------------------------------------------------------------------
+
+
+def image_grid(images, *, ncols: int = 8, value_range=(-1.0, 1.0), padding: int = 2,
+               scale: int = 1) -> np.ndarray:
+    """Tile images [N, H, W, C] into one uint8 image, mapping `value_range` to 0..255."""
+    x = np.asarray(images, dtype=np.float32)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[-1] not in (1, 3) or len(x) == 0:
+        raise ValueError(f"images must be [N, H, W, 1 or 3], got shape {x.shape}")
+    low, high = value_range
+    x = np.clip((x - low) / (high - low), 0, 1) * 255
+    n, h, w, c = x.shape
+    ncols = min(ncols, n)
+    nrows = math.ceil(n / ncols)
+    grid = np.zeros((nrows * (h + padding) + padding, ncols * (w + padding) + padding, c),
+                    np.float32)
+    for i, img in enumerate(x):
+        r, col = divmod(i, ncols)
+        top, left = padding + r * (h + padding), padding + col * (w + padding)
+        grid[top:top + h, left:left + w] = img
+    grid = grid.round().astype(np.uint8)
+    if scale > 1:
+        grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
+    return grid[..., 0] if c == 1 else grid
+
+
+def _atomic_save(image, path: Path, **save_args) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        image.save(tmp, **save_args)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+    return path
+
+
+def save_grid(images, path, **grid_args) -> Path:
+    """Save `images` as one PNG grid (see `image_grid`), atomically: a crash never
+    leaves a half-written file under the final name."""
+    from PIL import Image
+
+    return _atomic_save(Image.fromarray(image_grid(images, **grid_args)), path, format="PNG")
+
+
+def make_gif(frames, path, *, duration_ms: int = 300, last_frame_ms: int = 1500) -> Path:
+    """An animated GIF (looping) from image files `frames`, in the order given."""
+    from PIL import Image
+
+    frames = [Path(f) for f in frames]
+    if not frames:
+        raise ValueError("make_gif needs at least one frame; no image file was given")
+    images = []
+    for f in frames:
+        with Image.open(f) as im:
+            images.append(im.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE))
+    durations = [duration_ms] * (len(images) - 1) + [last_frame_ms]
+    return _atomic_save(images[0], path, format="GIF", save_all=True,
+                        append_images=images[1:], duration=durations, loop=0)
