@@ -83,20 +83,31 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
-def prepare(seed: int | None = 42, *, verbose: bool = True) -> Runtime:
+def prepare(seed: int | None = 42, *, verbose: bool = True,
+            backends: tuple[str, ...] | None = None) -> Runtime:
     """Seed every random generator, report the hardware and pick a strategy.
 
     Args:
         seed: seeds Python, NumPy and the backend (`keras.utils.set_random_seed`);
             ``None`` leaves them unseeded.
         verbose: print the hardware report.
+        backends: the Keras backends the notebook supports (None: all). On any
+            other backend `prepare` stops the notebook with an explanation.
 
     Returns:
         A `Runtime`; build models inside ``with rt.scope():``.
     """
+    backend = keras.backend.backend()
+    if backends is not None and backend not in backends:
+        where = ("This is a TPU runtime, where Keras runs on JAX: switch to a GPU or CPU "
+                 "runtime (Runtime > Change runtime type)" if tpu_expected() else
+                 f"Set KERAS_BACKEND={backends[0]} (or call "
+                 f"helpers.backend.choose({backends[0]!r}) before Keras is imported)")
+        raise RuntimeError(
+            f"This notebook needs the Keras backend {' or '.join(backends)}, but Keras runs on "
+            f"{backend}. {where}, then restart the runtime and run the notebook again.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
-    backend = keras.backend.backend()
     if backend == "tensorflow":
         rt = _tensorflow_runtime()
     elif backend == "jax":

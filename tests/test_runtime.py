@@ -85,3 +85,17 @@ print("OK", len(model.layers[0].kernel.value.sharding.device_set))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Distribution: DataParallel over 8 devices" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "OK 8"  # weights replicated on all 8 devices
+
+
+def test_notebook_limited_to_other_backends_is_refused_clearly(monkeypatch):
+    import pytest
+
+    other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
+    with pytest.raises(RuntimeError, match=f"needs the Keras backend {other}") as err:
+        runtime.prepare(seed=1, backends=(other,))
+    assert f"KERAS_BACKEND={other}" in str(err.value)
+    monkeypatch.setenv("TPU_NAME", "local")
+    with pytest.raises(RuntimeError, match="switch to a GPU or CPU runtime"):
+        runtime.prepare(seed=1, backends=(other,))
+    assert runtime.prepare(seed=1, verbose=False,
+                           backends=(keras.backend.backend(),)).accelerator == "CPU"
