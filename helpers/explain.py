@@ -1,7 +1,7 @@
 """Where does a CNN look? Class activation maps (CAM) and Grad-CAM.
 
     heat = helpers.explain.class_activation_map(feature_maps, dense_kernel, classes)
-    heat = helpers.explain.grad_cam(grad_model, images, classes)
+    heat = helpers.explain.grad_cam(features_model, head_model, images, classes)
     shown = helpers.explain.overlay(images, heat)   # images with the heatmap on top
 
 * **CAM** (Zhou et al. 2016, "Learning Deep Features for Discriminative
@@ -11,8 +11,8 @@
   gradient is needed (plain `keras.ops`, any backend).
 * **Grad-CAM** (Selvaraju et al. 2017) works for any layer and any head: weight
   each feature map by the mean gradient of the class score with respect to it.
-  Gradients are backend-specific; the TensorFlow implementation is here, other
-  backends raise `NotImplementedError`.
+  The gradient comes from the backend's automatic differentiation
+  (TensorFlow or JAX).
 
 Every map is returned as float32 ``(N, h, w)`` in [0, 1] (ReLU, then divided
 by its maximum), at the resolution of the feature maps.
@@ -59,22 +59,49 @@ def class_activation_map(feature_maps, kernel, class_index):
     return normalize(ops.einsum("nyxk,nk->nyx", features, weights))
 
 
-def grad_cam(model, images, class_index):
+def grad_cam(features_model, head_model, images, class_index):
     """Grad-CAM maps for `images`.
 
     Args:
-        model: a Keras model returning ``[feature_maps, logits]`` (the feature
-            maps of the layer to explain, and the class scores before any
-            sigmoid or softmax), as in the keras.io Grad-CAM example.
-        images: a batch the model accepts.
+        features_model: a Keras model from the images to the feature maps ``A``
+            of the layer to explain, ``(N, h, w, C)``.
+        head_model: a Keras model from those feature maps to the class scores
+            before any sigmoid or softmax (the logits).
+        images: a batch `features_model` accepts.
         class_index: ``(N,)`` the class to explain for each image.
+
+    ``alpha_k = mean over (y, x) of d score / d A[y, x, k]``, then
+    ``ReLU(sum_k alpha_k A_k)``. The gradient comes from the backend's own
+    automatic differentiation (TensorFlow's GradientTape or `jax.grad`).
     """
+    feature_maps = features_model(images, training=False)
+
+    def total_score(a):  # images are independent at inference: d sum / d A_n = d score_n / d A_n
+        return ops.sum(_class_score(head_model(a, training=False), class_index))
+
+    grads = _gradient(total_score, feature_maps)          # d score / d A, (N, h, w, C)
+    alpha = ops.mean(grads, axis=(1, 2))                   # one weight per feature map
+    return normalize(ops.einsum("nyxk,nk->nyx", feature_maps, alpha))
+
+
+def _gradient(fn, x):
+    """The gradient of the scalar ``fn(x)`` with respect to the tensor `x`."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
-        return _grad_cam_tensorflow(model, images, class_index)
+        import tensorflow as tf
+
+        x = tf.convert_to_tensor(x)
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        return tape.gradient(y, x)
+    if backend == "jax":
+        import jax
+
+        return jax.grad(fn)(x)
     raise NotImplementedError(
-        f"grad_cam needs gradients, and only its TensorFlow implementation exists so far "
-        f"(the Keras backend is {backend!r}). class_activation_map works on every backend.")
+        f"grad_cam has TensorFlow and JAX implementations; the Keras backend is {backend!r}. "
+        "class_activation_map works on every backend.")
 
 
 def _class_score(logits, class_index):
@@ -84,17 +111,6 @@ def _class_score(logits, class_index):
         sign = ops.cast(index, "float32") * 2.0 - 1.0
         return sign * logits[:, 0]
     return ops.take_along_axis(logits, index[:, None], axis=1)[:, 0]
-
-
-def _grad_cam_tensorflow(model, images, class_index):
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        feature_maps, logits = model(images, training=False)
-        score = _class_score(logits, class_index)
-    grads = tape.gradient(score, feature_maps)          # d score / d A, (N, h, w, C)
-    alpha = tf.reduce_mean(grads, axis=(1, 2))          # one weight per feature map
-    return normalize(tf.einsum("nyxk,nk->nyx", feature_maps, alpha))
 
 
 def overlay(images, heatmaps, *, alpha: float = 0.45, cmap: str = "jet"):

@@ -1,5 +1,9 @@
 """helpers.explain: CAM and Grad-CAM shapes, and maps that are high where the evidence is."""
 
+import os
+import subprocess
+import sys
+
 import keras
 import numpy as np
 import pytest
@@ -18,14 +22,17 @@ def _evidence_images(n=4, size=16):
 
 
 def _synthetic_model(outputs=1):
-    """A 'network' whose feature map is the image itself (identity 1x1 conv), then GAP + dense."""
+    """A 'network' whose feature map is the image itself (identity 1x1 conv), then GAP + dense.
+
+    Returns (features_model, head_model, dense): images -> feature maps -> logits.
+    """
     inputs = keras.Input((16, 16, 1))
-    conv = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="conv")
-    features = conv(inputs)
+    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones",
+                                   name="conv")(inputs)
     pooled = keras.layers.GlobalAveragePooling2D()(features)
     dense = keras.layers.Dense(outputs, kernel_initializer="ones", name="dense")
     logits = dense(pooled)
-    return keras.Model(inputs, [features, logits]), dense
+    return keras.Model(inputs, features), keras.Model(features, logits), dense
 
 
 def test_cam_is_high_where_the_evidence_is():
@@ -52,28 +59,51 @@ def test_cam_with_several_classes_takes_each_image_its_column():
 
 def test_grad_cam_matches_the_evidence_and_cam():
     images, corners = _evidence_images()
-    model, dense = _synthetic_model()
-    maps = explain.grad_cam(model, images, [1, 1, 1, 1])
+    features_model, head_model, dense = _synthetic_model()
+    maps = explain.grad_cam(features_model, head_model, images, [1, 1, 1, 1])
     assert maps.shape == (4, 16, 16)
     for m, (y, x) in zip(maps, corners):
         assert m[y:y + 4, x:x + 4].min() > 0.99 and m.sum() == pytest.approx(16.0)
     # With conv -> GAP -> dense, Grad-CAM at the last conv layer is CAM.
-    features, _ = model(images)
+    features = features_model(images)
     cam = explain.class_activation_map(features, dense.get_weights()[0], [1, 1, 1, 1])
     assert np.allclose(maps, cam, atol=1e-6)
+    # Explaining class 0 of a single-logit head: the evidence points the other way.
+    assert explain.grad_cam(features_model, head_model, images, [0, 0, 0, 0]).max() == 0.0
 
 
 def test_grad_cam_multiclass_score():
     images, _ = _evidence_images(2)
-    model, _ = _synthetic_model(outputs=3)
-    assert explain.grad_cam(model, images, [2, 0]).shape == (2, 16, 16)
+    features_model, head_model, _ = _synthetic_model(outputs=3)
+    assert explain.grad_cam(features_model, head_model, images, [2, 0]).shape == (2, 16, 16)
 
 
-def test_grad_cam_on_another_backend_is_a_clear_error(monkeypatch):
-    monkeypatch.setattr(keras.backend, "backend", lambda: "jax")
-    model, _ = _synthetic_model()
-    with pytest.raises(NotImplementedError, match="TensorFlow implementation"):
-        explain.grad_cam(model, _evidence_images()[0], [1, 1, 1, 1])
+def test_grad_cam_on_the_jax_backend_equals_cam():
+    """Same check on JAX (jax.grad), in a fresh process since the backend is fixed at import."""
+    code = (
+        "import numpy as np, keras\n"
+        "from tests.test_explain import _evidence_images, _synthetic_model\n"
+        "from helpers import explain\n"
+        "assert keras.backend.backend() == 'jax'\n"
+        "images, _ = _evidence_images()\n"
+        "f, h, dense = _synthetic_model()\n"
+        "maps = explain.grad_cam(f, h, images, [1, 1, 1, 1])\n"
+        "cam = explain.class_activation_map(f(images), dense.get_weights()[0], [1, 1, 1, 1])\n"
+        "assert np.allclose(maps, cam, atol=1e-6) and maps.max() == 1.0\n"
+        "print('OK')\n")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          cwd=root, env=dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=root),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert proc.stdout.strip().endswith("OK")
+
+
+def test_grad_cam_on_an_unsupported_backend_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(keras.backend, "backend", lambda: "torch")
+    features_model, head_model, _ = _synthetic_model()
+    with pytest.raises(NotImplementedError, match="TensorFlow and JAX"):
+        explain.grad_cam(features_model, head_model, _evidence_images()[0], [1, 1, 1, 1])
 
 
 def test_overlay_blends_at_image_size():
