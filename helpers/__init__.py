@@ -7,6 +7,7 @@ Modules (each small, each documented):
 * `helpers.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
 * `helpers.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `helpers.report`  - record a notebook's headline metrics for the headless runner
+* `helpers.models`  - the lecture's networks and learning-rate schedule (notebooks 02-04)
 
 Submodules are imported on first use, so ``import helpers`` does not import
 Keras: the Keras backend can still be chosen after it.
@@ -14,7 +15,7 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["data", "plots", "report", "runtime", "storage"]
+__all__ = ["data", "models", "plots", "report", "runtime", "storage"]
 __version__ = "0.1.0"
 
 
