@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 # The lecture's layer widths K, L, M, N, then the 10 outputs.
@@ -54,8 +55,17 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def scale_images(images, labels=None):
-    """uint8 pixels 0..255 -> float32 in [0, 1] (a `map_fn` for `helpers.data.to_dataset`)."""
-    images = ops.cast(images, "float32") / 255.0
+    """uint8 pixels 0..255 -> float32 in [0, 1].
+
+    A `map_fn` for `helpers.data.to_dataset` (TensorFlow tensors: tf.data is
+    TensorFlow whatever the Keras backend), or a plain function on numpy arrays.
+    """
+    if isinstance(images, np.ndarray):
+        images = images.astype("float32") / 255.0
+    else:
+        import tensorflow as tf
+
+        images = tf.cast(images, tf.float32) / 255.0
     return images if labels is None else (images, labels)
 
 
@@ -195,8 +205,6 @@ def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
     Returns the largest absolute difference for each case, e.g.
     ``{"dense, training": 2e-7, "dense, inference": 1e-7, "conv, training": ...}``.
     """
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     gaps = {}
     for kind, shape in (("dense", (32, 20)), ("conv", (8, 6, 6, 5))):

@@ -45,12 +45,17 @@ def test_model_with_schedule_saves_and_loads(tmp_path):
     assert again.optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecayToMin"
 
 
-def test_scale_images():
+def test_scale_images_numpy_and_tf_data():
     x = np.array([[0, 255]], dtype=np.uint8)
     images, labels = models.scale_images(x, np.array([3]))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(images), [[0.0, 1.0]])
-    assert keras.ops.convert_to_numpy(images).dtype == np.float32
+    assert isinstance(images, np.ndarray) and images.dtype == np.float32
+    np.testing.assert_allclose(images, [[0.0, 1.0]])
     assert labels.tolist() == [3]
+    from helpers import data
+    ds = data.to_dataset(np.full((4, 2), 51, np.uint8), np.arange(4), batch_size=2,
+                         map_fn=models.scale_images)
+    batch, _ = next(iter(ds))
+    np.testing.assert_allclose(batch.numpy(), 0.2)
 
 
 def _layer_types(model):
