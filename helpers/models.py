@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import keras
+import numpy as np
 from keras import layers, ops
 
 # The lecture's layer widths K, L, M, N, then the 10 outputs.
@@ -54,8 +55,17 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
 
 
 def scale_images(images, labels=None):
-    """uint8 pixels 0..255 -> float32 in [0, 1] (a `map_fn` for `helpers.data.to_dataset`)."""
-    images = ops.cast(images, "float32") / 255.0
+    """uint8 pixels 0..255 -> float32 in [0, 1].
+
+    A `map_fn` for `helpers.data.to_dataset` (TensorFlow tensors: tf.data is
+    TensorFlow whatever the Keras backend), or a plain function on numpy arrays.
+    """
+    if isinstance(images, np.ndarray):
+        images = images.astype("float32") / 255.0
+    else:
+        import tensorflow as tf
+
+        images = tf.cast(images, tf.float32) / 255.0
     return images if labels is None else (images, labels)
 
 
@@ -68,10 +78,15 @@ def _seed(seed: int | None, offset: int) -> int | None:
     return None if seed is None else seed + offset
 
 
+def _augment(shift: float, seed: int | None) -> keras.layers.Layer:
+    return layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed, name="augment")
+
+
 def five_layer_mlp(activation: str = "relu", *, dropout_rate: float = 0.0,
                    batch_norm: Callable[[], keras.layers.Layer] | None = None,
-                   widths: Sequence[int] = MLP_WIDTHS, seed: int | None = None,
-                   input_shape=(28, 28, 1), name: str | None = None) -> keras.Model:
+                   widths: Sequence[int] = MLP_WIDTHS, shift: float = 0.0,
+                   seed: int | None = None, input_shape=(28, 28, 1),
+                   name: str | None = None) -> keras.Model:
     """784 -> 200 -> 100 -> 60 -> 30 -> 10: the lecture's five-layer network.
 
     Each hidden layer is ``dense{i}`` (weights from a truncated normal with
@@ -88,12 +103,15 @@ def five_layer_mlp(activation: str = "relu", *, dropout_rate: float = 0.0,
         batch_norm: a callable that takes ``name=`` and returns a normalization
             layer, e.g. a layer class such as ``keras.layers.BatchNormalization``.
         widths: hidden layer sizes.
+        shift: data augmentation, as in `conv_net`.
         seed: makes the initial weights and the dropout masks reproducible.
     """
     bias = "zeros" if activation == "sigmoid" or batch_norm is not None else \
         keras.initializers.Constant(0.1)
-    model = keras.Sequential([keras.Input(shape=input_shape), layers.Flatten(name="flatten")],
-                             name=name or f"mlp_{activation}")
+    model = keras.Sequential([keras.Input(shape=input_shape)], name=name or f"mlp_{activation}")
+    if shift:
+        model.add(_augment(shift, seed))
+    model.add(layers.Flatten(name="flatten"))
     for i, width in enumerate(widths, start=1):
         model.add(layers.Dense(width, use_bias=batch_norm is None, bias_initializer=bias,
                                kernel_initializer=truncated_normal(seed=_seed(seed, i)),
@@ -111,8 +129,9 @@ def five_layer_mlp(activation: str = "relu", *, dropout_rate: float = 0.0,
 def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
              kernel_sizes: Sequence[int] = BIG_CONV["kernel_sizes"],
              strides: Sequence[int] = BIG_CONV["strides"], dense_units: int = 200,
-             dropout_rate: float = 0.25, batch_norm: bool = False, seed: int | None = None,
-             input_shape=(28, 28, 1), name: str | None = None) -> keras.Model:
+             dropout_rate: float = 0.25, batch_norm: bool = False, shift: float = 0.0,
+             seed: int | None = None, input_shape=(28, 28, 1),
+             name: str | None = None) -> keras.Model:
     """The lecture's convolutional network; by default its bigger version.
 
     ``conv{i}``: `Conv2D` with padding "same" and ReLU, one per entry of
@@ -121,6 +140,11 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
     With ``batch_norm=True`` every conv and dense layer loses its bias and is
     followed by ``keras.layers.BatchNormalization`` (offset only, ``scale=False``:
     a ReLU after it makes a scale redundant) before its ReLU.
+
+    With ``shift`` > 0 the model starts with ``augment``, a
+    `RandomTranslation` layer that shifts each training image by up to
+    ``shift`` times its height and width (filling with black): data
+    augmentation, active only in training, so predictions are unchanged.
 
     The defaults (6x6x6, 5x5x12 stride 2, 4x4x24 stride 2, dense 200,
     dropout 0.25) are the lecture's bigger network; ``filters=(4, 8, 12),
@@ -131,6 +155,8 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
     bias = keras.initializers.Constant(0.1)  # ReLU: start every neuron alive
     model = keras.Sequential([keras.Input(shape=input_shape)],
                              name=name or ("conv_net_bn" if batch_norm else "conv_net"))
+    if shift:
+        model.add(_augment(shift, seed))
 
     def block(layer, label):
         model.add(layer)
@@ -179,8 +205,6 @@ def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
     Returns the largest absolute difference for each case, e.g.
     ``{"dense, training": 2e-7, "dense, inference": 1e-7, "conv, training": ...}``.
     """
-    import numpy as np
-
     rng = np.random.default_rng(seed)
     gaps = {}
     for kind, shape in (("dense", (32, 20)), ("conv", (8, 6, 6, 5))):

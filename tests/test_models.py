@@ -45,12 +45,17 @@ def test_model_with_schedule_saves_and_loads(tmp_path):
     assert again.optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecayToMin"
 
 
-def test_scale_images():
+def test_scale_images_numpy_and_tf_data():
     x = np.array([[0, 255]], dtype=np.uint8)
     images, labels = models.scale_images(x, np.array([3]))
-    np.testing.assert_allclose(keras.ops.convert_to_numpy(images), [[0.0, 1.0]])
-    assert keras.ops.convert_to_numpy(images).dtype == np.float32
+    assert isinstance(images, np.ndarray) and images.dtype == np.float32
+    np.testing.assert_allclose(images, [[0.0, 1.0]])
     assert labels.tolist() == [3]
+    from helpers import data
+    ds = data.to_dataset(np.full((4, 2), 51, np.uint8), np.arange(4), batch_size=2,
+                         map_fn=models.scale_images)
+    batch, _ = next(iter(ds))
+    np.testing.assert_allclose(batch.numpy(), 0.2)
 
 
 def _layer_types(model):
@@ -154,3 +159,18 @@ def test_compare_batch_norm_accepts_keras_and_catches_a_wrong_layer():
 
     wrong = models.compare_batch_norm(NoMovingAverage)
     assert wrong["dense, inference"] > 0.1 and wrong["conv, inference"] > 0.1
+
+
+def test_conv_net_shift_augments_only_in_training():
+    model = models.conv_net(filters=(2, 2, 2), dense_units=8, shift=0.1, seed=0)
+    augment = model.get_layer("augment")
+    assert isinstance(augment, keras.layers.RandomTranslation)
+    x = np.zeros((4, 28, 28, 1), dtype="float32")
+    x[:, 10:18, 10:18] = 1.0
+    np.testing.assert_array_equal(keras.ops.convert_to_numpy(augment(x, training=False)), x)
+    shifted = keras.ops.convert_to_numpy(augment(x, training=True))
+    assert not np.array_equal(shifted, x)
+    assert shifted.min() >= 0 and shifted.max() <= 1
+    assert "augment" not in [layer.name for layer in models.conv_net().layers]
+    mlp = models.five_layer_mlp("relu", shift=0.1)
+    assert [layer.name for layer in mlp.layers[:2]] == ["augment", "flatten"]
