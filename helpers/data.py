@@ -470,6 +470,7 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
     the resized images are then cached (decoded once, in memory), shuffled
     every epoch when `shuffle`, batched and prefetched. Augment *after* this
     pipeline (in the model), so that every epoch sees new random versions.
+    Files that cannot be decoded are skipped, with a warning.
 
     Args:
         folder: the folder with one sub-folder of images per class.
@@ -506,7 +507,10 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
             ds = ds.take(limit)
         n = int(ds.cardinality())
         ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), tf.cast(y, tf.int32)),
-                    num_parallel_calls=tf.data.AUTOTUNE).cache()
+                    num_parallel_calls=tf.data.AUTOTUNE)
+        # A file that cannot be decoded (truncated, not really an image) is skipped
+        # with a warning naming the error, instead of stopping training mid-epoch.
+        ds = ds.ignore_errors(log_warning=True).cache()
         if shuffle:
             ds = ds.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
         ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

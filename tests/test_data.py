@@ -254,6 +254,19 @@ def test_image_dataset_batches_uint8_with_class_names(tmp_path):
     assert sum(len(b[1]) for b in small.as_numpy_iterator()) == 4
 
 
+def test_image_dataset_skips_a_corrupt_file(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(_image_zip(tmp_path / "a.zip", per_class=3)) as zf:
+        zf.extractall(tmp_path)
+    train = tmp_path / "cats_and_dogs_filtered" / "train"
+    good = (train / "dogs" / "dog.0.jpg").read_bytes()
+    (train / "dogs" / "dog.9.jpg").write_bytes(good[: len(good) // 3])  # truncated
+    ds = data.image_dataset(train, image_size=(16, 16), batch_size=10, shuffle=True, seed=0)
+    labels = np.concatenate([y for _, y in ds.as_numpy_iterator()])
+    assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1]
+
+
 def test_image_dataset_bad_folders(tmp_path):
     with pytest.raises(data.DataError, match="No folder"):
         data.image_dataset(tmp_path / "missing")
