@@ -26,9 +26,15 @@ def shared_data() -> Path:
     return _shared_data_dir()
 
 
+@pytest.fixture(scope="session")
+def session_cache(tmp_path_factory):
+    """One dataset cache for the whole session: archives are extracted and decoded once."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def isolated_dirs(tmp_path, monkeypatch):
-    """No test writes outside its tmp folder or inherits the runner's variables."""
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
+def isolated_dirs(session_cache, monkeypatch):
+    """No test writes outside pytest's tmp folders or inherits the runner's variables."""
+    monkeypatch.setenv("LABS_CACHE_DIR", str(session_cache))
     monkeypatch.delenv("LABS_WORK_DIR", raising=False)
     monkeypatch.delenv("LABS_METRICS_FILE", raising=False)

@@ -70,6 +70,15 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypatch):
-    """The TPU path on Colab: the same notebook, unchanged, with Keras on JAX (here on CPU)."""
+    """The TPU path on Colab: the same notebook, unchanged, with Keras on JAX (here on CPU).
+
+    A notebook that declares itself TensorFlow-only (``runtime.prepare(backends=("tensorflow",))``)
+    must instead stop at once with the explanation.
+    """
     monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
-    _run_smoke(path, tmp_path, "jax")
+    if 'backends=("tensorflow",)' in path.read_text():
+        result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend="jax")
+        assert result.error and "needs the Keras backend tensorflow" in result.error
+        assert not result.metrics
+    else:
+        _run_smoke(path, tmp_path, "jax")
