@@ -2,6 +2,7 @@
 
 import json
 
+import nbformat
 import pytest
 
 from tools import notebooks, runner
@@ -76,7 +77,8 @@ def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypat
     must instead stop at once with the explanation.
     """
     monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
-    if 'backends=("tensorflow",)' in path.read_text():
+    source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells)
+    if 'backends=("tensorflow",)' in source:
         result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend="jax")
         assert result.error and "needs the Keras backend tensorflow" in result.error
         assert not result.metrics
