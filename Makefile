@@ -9,7 +9,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 NB     ?=
 ARGS   ?=
-PYTEST_ARGS ?=
+PYTEST_ARGS ?= -n auto --durations=15
 
 # Offline datasets: the shared folder next to the checkout when present.
 export LABS_DATA_DIR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
