@@ -174,3 +174,12 @@ def test_conv_net_shift_augments_only_in_training():
     assert "augment" not in [layer.name for layer in models.conv_net().layers]
     mlp = models.five_layer_mlp("relu", shift=0.1)
     assert [layer.name for layer in mlp.layers[:2]] == ["augment", "flatten"]
+
+
+def test_accuracy_counts_exactly():
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
+    model.set_weights([np.array([[1.0, -1.0], [0, 0], [0, 0]]), np.zeros(2)])
+    x = np.zeros((10_000, 3), dtype="float32")
+    x[:9830, 0] = 1.0  # predicted class 0
+    x[9830:, 0] = -1.0  # predicted class 1
+    assert models.accuracy(model, x, np.zeros(10_000, dtype=int)) == 0.983
