@@ -44,8 +44,21 @@ class Runtime:
     distribution: Any = None  # a keras.distribution.Distribution on the JAX backend, else None
 
     def batch_size(self, per_replica: int) -> int:
-        """The global batch size: `per_replica` examples on each device."""
+        """The global batch size: `per_replica` examples on each device.
+
+        On an 8-core TPU, ``rt.batch_size(100)`` is 800: each core still sees
+        100 images per step, as in the single-device lesson.
+        """
         return per_replica * self.replicas
+
+    def steps(self, single_device_steps: int) -> int:
+        """A step count written for one device, at the global batch size.
+
+        With `replicas` devices each step consumes `replicas` times more images,
+        so a schedule or an interval of ``n`` single-device steps lasts
+        ``n / replicas`` steps (at least 1): the same number of images.
+        """
+        return max(1, round(single_device_steps / self.replicas))
 
     def scope(self):
         """Context in which to build and compile models (the strategy's scope, if any)."""
@@ -74,6 +87,9 @@ class Runtime:
         if self.distribution is not None:
             lines.append(f"Distribution: {type(self.distribution).__name__} over "
                          f"{self.replicas} devices (batches are split across them)")
+        if self.replicas > 1:
+            lines.append(f"Batches     : BATCH_SIZE is per device, so a step takes "
+                         f"{self.replicas}x more images and step counts shrink {self.replicas}x")
         lines += [f"Note        : {n}" for n in self.notes]
         return "\n".join(lines)
 

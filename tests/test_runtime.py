@@ -16,6 +16,12 @@ def test_prepare_on_cpu(capsys):
     assert model.count_params() == 8
 
 
+def test_one_device_keeps_the_lesson_batch_and_step_counts():
+    rt = runtime.prepare(seed=None, verbose=False)
+    assert rt.replicas == 1
+    assert rt.batch_size(100) == 100 and rt.steps(2000) == 2000
+
+
 def test_prepare_seeds_everything():
     def draw():
         return np.random.rand(3), keras.ops.convert_to_numpy(keras.random.uniform((3,)))
@@ -67,7 +73,7 @@ from helpers import runtime
 rt = runtime.prepare(seed=0)
 assert rt.backend == "jax" and rt.replicas == 8, rt
 assert type(rt.distribution).__name__ == "DataParallel"
-assert rt.batch_size(4) == 32
+assert rt.batch_size(4) == 32 and rt.steps(2000) == 250 and rt.steps(3) == 1
 layout = rt.distribution.get_data_layout((32, 3))
 assert layout.axes[0] == "batch", layout.axes
 model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
@@ -84,6 +90,7 @@ print("OK", len(model.layers[0].kernel.value.sharding.device_set))
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Distribution: DataParallel over 8 devices" in proc.stdout
+    assert "BATCH_SIZE is per device" in proc.stdout
     assert proc.stdout.splitlines()[-1] == "OK 8"  # weights replicated on all 8 devices
 
 
