@@ -72,18 +72,45 @@ def _drive_folder() -> Path | None:
     return my_drive / DRIVE_FOLDER if my_drive is not None else None
 
 
-def checkpoint_callbacks(folder: Path, *, monitor: str = "val_accuracy") -> list:
-    """Keras callbacks that make training survive a disconnect.
+def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") -> list:
+    """Keras callbacks that make a `fit` call survive a disconnect and a rerun.
 
-    - `BackupAndRestore` in ``folder/backup``: a rerun of `fit` resumes at the
-      last finished epoch (the backup is removed when training completes);
-    - `ModelCheckpoint` keeps the best model so far as ``folder/best.keras``.
+    - `BackupAndRestore` in ``folder/backup`` saves the model, the optimizer
+      and the epoch counter after every epoch; a rerun of `fit` resumes after
+      the last finished epoch. The backup is kept when training completes, so
+      rerunning a finished notebook restores the trained model instead of
+      training it again; delete `folder` to start over;
+    - `CSVLogger` appends one line of metrics per epoch to ``folder/log.csv``
+      (read it with `read_log`): the curves of every run, before and after a
+      disconnect;
+    - `ModelCheckpoint` keeps the best model so far, by `monitor`, as
+      ``folder/best.keras`` (left out when `monitor` is None).
     """
     import keras
 
     folder = Path(folder)
-    return [
-        keras.callbacks.BackupAndRestore(str(folder / "backup")),
-        keras.callbacks.ModelCheckpoint(str(folder / "best.keras"), monitor=monitor,
-                                        save_best_only=True),
+    folder.mkdir(parents=True, exist_ok=True)
+    callbacks = [
+        keras.callbacks.BackupAndRestore(str(folder / "backup"), double_checkpoint=True,
+                                         delete_checkpoint=False),
+        keras.callbacks.CSVLogger(str(folder / "log.csv"), append=True),
     ]
+    if monitor:
+        callbacks.append(keras.callbacks.ModelCheckpoint(
+            str(folder / "best.keras"), monitor=monitor, save_best_only=True))
+    return callbacks
+
+
+def read_log(folder: Path) -> dict:
+    """The per-epoch metrics that `checkpoint_callbacks` logged in ``folder/log.csv``.
+
+    Returns a dict of numpy columns (``epoch`` and one per metric), like
+    ``History.history``; empty columns when nothing was logged yet.
+    """
+    import numpy as np
+
+    log_file = Path(folder) / "log.csv"
+    if not log_file.exists() or log_file.stat().st_size == 0:
+        return {"epoch": np.array([])}
+    table = np.genfromtxt(log_file, delimiter=",", names=True, ndmin=1)
+    return {name: table[name] for name in table.dtype.names}

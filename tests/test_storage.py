@@ -70,7 +70,51 @@ def test_rejects_a_path_as_name():
 
 
 def test_checkpoint_callbacks(tmp_path):
-    backup, best = storage.checkpoint_callbacks(tmp_path)
+    backup, log, best = storage.checkpoint_callbacks(tmp_path)
     assert isinstance(backup, keras.callbacks.BackupAndRestore)
+    assert isinstance(log, keras.callbacks.CSVLogger)
     assert isinstance(best, keras.callbacks.ModelCheckpoint)
     assert best.filepath.endswith("best.keras")
+    assert len(storage.checkpoint_callbacks(tmp_path, monitor=None)) == 2
+
+
+def test_a_finished_fit_is_not_trained_again_on_rerun(tmp_path):
+    """The rerun of a finished notebook restores the trained weights and skips training;
+    an interrupted one continues after the last finished epoch. The log has each epoch once."""
+    import numpy as np
+
+    x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
+    y = (x[:, 0] > 0).astype("float32")
+
+    def model():
+        keras.utils.set_random_seed(1)
+        m = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1, activation="sigmoid")])
+        m.compile("sgd", "binary_crossentropy", metrics=["accuracy"])
+        return m
+
+    class Stop(keras.callbacks.Callback):  # a disconnect after the second epoch
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt
+
+    first = model()
+    with pytest.raises(KeyboardInterrupt):
+        first.fit(x, y, epochs=4, verbose=0,
+                  callbacks=[*storage.checkpoint_callbacks(tmp_path, monitor="loss"), Stop()])
+    second = model()
+    history = second.fit(x, y, epochs=4, verbose=0,
+                         callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss"))
+    assert history.epoch == [2, 3]  # continued, nothing repeated
+    trained = second.get_weights()
+    third = model()
+    history = third.fit(x, y, epochs=4, verbose=0,
+                        callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss"))
+    assert history.epoch == []  # finished: nothing trained again
+    assert all(np.array_equal(a, b) for a, b in zip(third.get_weights(), trained))
+    log = storage.read_log(tmp_path)
+    assert list(log["epoch"]) == [0, 1, 2, 3] and len(log["accuracy"]) == 4
+    assert (tmp_path / "best.keras").exists()
+
+
+def test_read_log_of_an_empty_folder(tmp_path):
+    assert len(storage.read_log(tmp_path)["epoch"]) == 0
