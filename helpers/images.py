@@ -41,6 +41,7 @@ class LoadedImage:
 
 
 def load_image(source, size=(224, 224), *, name: str | None = None,
+               crop_to_aspect_ratio: bool = True,
                min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS) -> LoadedImage:
     """Read `source` (a path, or the bytes of an uploaded file) as 8-bit RGB of `size`.
 
@@ -48,6 +49,9 @@ def load_image(source, size=(224, 224), *, name: str | None = None,
         source: ``str`` / ``Path`` of a file, or ``bytes`` (e.g. from Colab's upload).
         size: (height, width) of the result.
         name: how to call the image in messages (default: the file name).
+        crop_to_aspect_ratio: cut the largest centred region with the aspect
+            ratio of `size` before resizing, so that nothing is squashed (as
+            `data.image_dataset` does); False: stretch the whole image to `size`.
         min_side, max_pixels: the smallest side and the largest area accepted.
 
     Raises:
@@ -93,10 +97,16 @@ def load_image(source, size=(224, 224), *, name: str | None = None,
     if min(width, height) < min_side:
         raise ImageError(f"{name} is only {width}x{height} pixels: too small to classify "
                          f"(at least {min_side} pixels a side). Use a larger image.")
-    if (width, height) != (size[1], size[0]):
-        notes.append(f"resized from {width}x{height} to {size[1]}x{size[0]} pixels")
-    pixels = np.asarray(rgb.resize((size[1], size[0]), Image.Resampling.BILINEAR),
-                        dtype=np.uint8)
+    target = (size[1], size[0])  # PIL sizes are (width, height)
+    if (width, height) != target:
+        cropped = crop_to_aspect_ratio and width * size[0] != height * size[1]
+        notes.append(f"{'centre cropped and ' if cropped else ''}resized from {width}x{height} "
+                     f"to {size[1]}x{size[0]} pixels")
+    if crop_to_aspect_ratio:
+        rgb = ImageOps.fit(rgb, target, Image.Resampling.BILINEAR)  # centre crop, then resize
+    else:
+        rgb = rgb.resize(target, Image.Resampling.BILINEAR)
+    pixels = np.asarray(rgb, dtype=np.uint8)
     return LoadedImage(pixels, (width, height), mode, name, notes)
 
 

@@ -254,6 +254,21 @@ def test_image_dataset_batches_uint8_with_class_names(tmp_path):
     assert sum(len(b[1]) for b in small.as_numpy_iterator()) == 4
 
 
+def test_image_dataset_crops_the_centre_unless_asked_to_stretch(tmp_path):
+    from PIL import Image
+
+    strip = Image.new("RGB", (60, 20), (255, 0, 0))
+    strip.paste((0, 255, 0), (20, 0, 40, 20))  # red | green | red
+    for label in ("a", "b"):
+        (tmp_path / label).mkdir()
+        strip.save(tmp_path / label / "strip.png")
+    cropped = next(data.image_dataset(tmp_path, image_size=(20, 20)).as_numpy_iterator())[0]
+    assert cropped[..., 1].min() > 200 and cropped[..., 0].max() < 50  # the green centre
+    stretched = next(data.image_dataset(tmp_path, image_size=(20, 20),
+                                        crop_to_aspect_ratio=False).as_numpy_iterator())[0]
+    assert stretched[:, :, 0, 0].min() > 200  # the red left edge is still there
+
+
 def test_image_dataset_skips_a_corrupt_file(tmp_path):
     import zipfile
 

@@ -32,6 +32,20 @@ def test_rgb_jpeg_from_path_is_resized(tmp_path):
     assert any("resized from 80x40" in n for n in picture.notes)
 
 
+def test_centre_crop_keeps_the_middle_and_squash_keeps_everything():
+    strip = Image.new("RGB", (120, 40))
+    for i, colour in enumerate([(255, 0, 0), (0, 255, 0), (0, 0, 255)]):
+        strip.paste(colour, (40 * i, 0, 40 * i + 40, 40))  # red | green | blue, 40x40 each
+    buffer = io.BytesIO()
+    strip.save(buffer, format="PNG")
+    cropped = load_image(buffer.getvalue(), size=(30, 30))
+    assert cropped.pixels[..., 1].min() > 200 and cropped.pixels[..., 0].max() < 50  # green only
+    assert any("centre cropped and resized from 120x40" in n for n in cropped.notes)
+    squashed = load_image(buffer.getvalue(), size=(30, 30), crop_to_aspect_ratio=False)
+    assert squashed.pixels[:, 0, 0].min() > 200 and squashed.pixels[:, -1, 2].min() > 200
+    assert not any("cropped" in n for n in squashed.notes)
+
+
 def test_bytes_are_accepted_like_a_path():
     picture = load_image(_jpeg(), size=(64, 64))
     assert picture.pixels.shape == (64, 64, 3) and picture.name == "the uploaded file"
