@@ -84,9 +84,13 @@ def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") 
       (read it with `read_log`): the curves of every run, before and after a
       disconnect;
     - `ModelCheckpoint` keeps the best model so far, by `monitor`, as
-      ``folder/best.keras`` (left out when `monitor` is None).
+      ``folder/best.keras`` (left out when `monitor` is None); a metric whose
+      name contains "loss" is best when lowest, any other when highest. A
+      rerun starts from the best value in the log, so an epoch after a
+      disconnect replaces the file only if it beats every earlier epoch.
     """
     import keras
+    import numpy as np
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -96,8 +100,14 @@ def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") 
         keras.callbacks.CSVLogger(str(folder / "log.csv"), append=True),
     ]
     if monitor:
+        # After a disconnect, "best" must mean best of every run, not of this one.
+        logged = read_log(folder).get(monitor)
+        best = None
+        if logged is not None and len(logged):
+            best = float(np.nanmin(logged) if "loss" in monitor else np.nanmax(logged))
         callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(folder / "best.keras"), monitor=monitor, save_best_only=True))
+            str(folder / "best.keras"), monitor=monitor, save_best_only=True,
+            initial_value_threshold=best))
     return callbacks
 
 

@@ -53,6 +53,20 @@ def test_runner_requires_a_recorded_metric(tmp_path):
     assert result.error and "recorded no metric" in result.error
 
 
+def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
+                                                                      monkeypatch):
+    (tmp_path / "data").mkdir()
+    (tmp_path / "notebooks").mkdir()
+    nb = _notebook(tmp_path / "notebooks" / "96_data.ipynb",
+                   "import os, pathlib\nfrom helpers import report\n"
+                   "report.record('found', float(pathlib.Path(os.environ['LABS_DATA_DIR'])"
+                   ".is_dir()))")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LABS_DATA_DIR", "data")  # the kernel itself runs in notebooks/
+    result = runner.run_notebook(nb, tmp_path, {"SMOKE": True})
+    assert result.error is None and result.metrics["found"]["value"] == 1.0
+
+
 def test_find_notebooks_by_number_and_unknown():
     assert [p.name for p in runner.find_notebooks(["01"])] == [
         "01_softmax_regression_mnist.ipynb"]

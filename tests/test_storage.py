@@ -114,6 +114,11 @@ def test_a_finished_fit_is_not_trained_again_on_rerun(tmp_path):
     log = storage.read_log(tmp_path)
     assert list(log["epoch"]) == [0, 1, 2, 3] and len(log["accuracy"]) == 4
     assert (tmp_path / "best.keras").exists()
+    # The best so far counts the epochs of every run, not only this one's.
+    *_, best = storage.checkpoint_callbacks(tmp_path, monitor="loss")
+    assert best.best == pytest.approx(log["loss"].min())
+    *_, best = storage.checkpoint_callbacks(tmp_path, monitor="accuracy")
+    assert best.best == pytest.approx(log["accuracy"].max())
 
 
 def test_read_log_of_an_empty_folder(tmp_path):

@@ -80,6 +80,10 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
         "LABS_METRICS_FILE": str(metrics_file),
         "LABS_WORK_DIR": str(out_dir / "work"),
     }
+    if os.environ.get("LABS_DATA_DIR"):
+        # The kernel runs in the notebook's folder: a relative path given here
+        # (LABS_DATA_DIR=../shared/data) means relative to this directory.
+        env["LABS_DATA_DIR"] = str(Path(os.environ["LABS_DATA_DIR"]).resolve())
     if backend:
         env["KERAS_BACKEND"] = backend
     saved = {k: os.environ.get(k) for k in env}
