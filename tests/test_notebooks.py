@@ -87,11 +87,12 @@ def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypat
 
 
 @pytest.mark.notebook
-def test_notebook_splits_its_batches_over_eight_devices(tmp_path, shared_data, monkeypatch):
+def test_notebook_splits_its_batches_over_eight_devices(tmp_path, shared_data, monkeypatch,
+                                                        eight_cpu_devices):
     """A TPU has 8 cores: on 8 (fake CPU) JAX devices, notebook 03 runs unchanged, with
     BATCH_SIZE per device and its learning-rate schedule counted in global batches."""
     monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
-    monkeypatch.setenv("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+    monkeypatch.setenv("XLA_FLAGS", eight_cpu_devices)
     path = next(p for p in NOTEBOOKS if p.stem.startswith("03_"))
     _run_smoke(path, tmp_path, "jax")
     executed = nbformat.read(tmp_path / path.name, as_version=4)

@@ -61,7 +61,7 @@ def test_no_tpu_probe_without_signs(monkeypatch):
     assert runtime.prepare(seed=None, verbose=False).accelerator == "CPU"
 
 
-def test_jax_data_parallel_over_eight_fake_devices():
+def test_jax_data_parallel_over_eight_fake_devices(eight_cpu_devices):
     """On the JAX backend with several devices, batches are split across all of them."""
     import os
     import subprocess
@@ -85,7 +85,7 @@ print("OK", len(model.layers[0].kernel.value.sharding.device_set))
 """
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     env = dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=root,
-               XLA_FLAGS="--xla_force_host_platform_device_count=8")
+               XLA_FLAGS=eight_cpu_devices)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
