@@ -21,18 +21,17 @@ def _shared_data_dir() -> Path:
     return path.resolve()
 
 
-# Eight simulated CPU devices for JAX, as on a TPU. The 8 devices share this machine's
-# cores with the other test worker, so an all-reduce can wait well past XLA's default
-# limit (the process is then aborted): give collectives 10 minutes.
-EIGHT_CPU_DEVICES = ("--xla_force_host_platform_device_count=8 "
-                     "--xla_cpu_collective_timeout_seconds=600 "
-                     "--xla_cpu_collective_call_terminate_timeout_seconds=600")
-
-
 @pytest.fixture(scope="session")
 def eight_cpu_devices() -> str:
-    """The XLA_FLAGS value that gives JAX eight CPU devices."""
-    return EIGHT_CPU_DEVICES
+    """The XLA_FLAGS value that gives JAX eight simulated CPU devices, as on a TPU.
+
+    The 8 devices share the cores with the other test worker, so an all-reduce can
+    wait well past XLA's default limit (the process is then aborted): collectives
+    get 10 minutes.
+    """
+    return ("--xla_force_host_platform_device_count=8 "
+            "--xla_cpu_collective_timeout_seconds=600 "
+            "--xla_cpu_collective_call_terminate_timeout_seconds=600")
 
 
 @pytest.fixture(scope="session")
