@@ -536,22 +536,37 @@ PRETRAINED_WEIGHTS: dict[tuple[str, float, int], DataFile] = {
 }
 
 
+def weights_resolution(application: str, size: int) -> int:
+    """The resolution of the ImageNet weights Keras loads for inputs of `size` pixels.
+
+    MobileNet weights exist at 96, 128, 160, 192 and 224 px; for any other
+    input size `keras.applications` loads the 224 px weights (the convolutions
+    work at any size). Other applications have one set of weights, at 224 px.
+    """
+    if application.startswith("MobileNet") and size in (96, 128, 160, 192, 224):
+        return int(size)
+    return 224
+
+
 def pretrained_weights(application: str = "MobileNetV2", *, alpha: float = 1.0,
                        size: int = 224) -> str:
     """The ``weights=`` argument for a `keras.applications` model without its top.
 
     Online this is ``"imagenet"`` (Keras downloads and caches the file). Offline
-    (``LABS_DATA_DIR`` set) it is the path of the verified local copy; only the
-    files in `PRETRAINED_WEIGHTS` exist offline, anything else is a clear error.
+    (``LABS_DATA_DIR`` set) it is the path of the verified local copy of the file
+    Keras would load for inputs of `size` pixels (see `weights_resolution`);
+    only the files in `PRETRAINED_WEIGHTS` exist offline, anything else is a
+    clear error.
     """
     root = data_dir()
     if root is None:
         return "imagenet"
-    key = (application, float(alpha), int(size))
+    resolution = weights_resolution(application, int(size))
+    key = (application, float(alpha), resolution)
     if key not in PRETRAINED_WEIGHTS:
         have = ", ".join(f"{a} alpha={al} at {s} px" for a, al, s in PRETRAINED_WEIGHTS)
         raise DataError(
-            f"No offline ImageNet weights for {application} alpha={alpha} at {size} px: "
+            f"No offline ImageNet weights for {application} alpha={alpha} at {resolution} px: "
             f"{DATA_DIR_VAR}={root} only has {have}. Use those settings (e.g. ALPHA = 0.35), "
             f"or unset {DATA_DIR_VAR} on a machine with internet to download any weights.")
     return str(verified_path(root, PRETRAINED_WEIGHTS[key]))

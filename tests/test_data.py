@@ -1,7 +1,9 @@
 import shutil
 import socket
 import tarfile
+import warnings
 
+import keras
 import numpy as np
 import pytest
 import tensorflow_datasets as tfds
@@ -298,6 +300,33 @@ def test_pretrained_weights_online_offline_and_unavailable(offline, monkeypatch)
     assert "ALPHA = 0.35" in str(err.value)
     monkeypatch.delenv("LABS_DATA_DIR")
     assert data.pretrained_weights("MobileNetV2", alpha=1.0) == "imagenet"
+
+
+def test_pretrained_weights_other_input_sizes_use_the_224_file(offline):
+    path_224 = data.pretrained_weights("MobileNetV2", alpha=0.35, size=224)
+    assert data.pretrained_weights("MobileNetV2", alpha=0.35, size=256) == path_224
+    with pytest.raises(data.DataError, match="at 160 px"):
+        data.pretrained_weights("MobileNetV2", alpha=0.35, size=160)
+
+
+@pytest.mark.parametrize("size", [96, 160, 224, 256, 288])
+def test_weights_resolution_is_the_file_keras_loads(size, monkeypatch):
+    """Keras names the weight file it downloads after the resolution it chose."""
+    from keras.src.applications import mobilenet_v2
+
+    class Asked(Exception):
+        pass
+
+    def get_file(name, *args, **kwargs):
+        raise Asked(name)
+
+    monkeypatch.setattr(mobilenet_v2.file_utils, "get_file", get_file)
+    with pytest.raises(Asked) as asked, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Keras warns when it falls back to 224 px
+        keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=0.35,
+                                       include_top=False, weights="imagenet")
+    resolution = data.weights_resolution("MobileNetV2", size)
+    assert str(asked.value).endswith(f"_0.35_{resolution}_no_top.h5")
 
 
 def test_pretrained_weights_checksum(shared_data, tmp_path, monkeypatch):
