@@ -468,8 +468,8 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
     class indices in the (alphabetical) order of ``dataset.class_names``.
 
     `keras.utils.image_dataset_from_directory` lists, decodes and resizes;
-    the resized images are then cached (decoded once, in memory), shuffled
-    every epoch when `shuffle`, batched and prefetched. Augment *after* this
+    the resized images are then cached (decoded once, in memory, by this call),
+    shuffled every epoch when `shuffle`, batched and prefetched. Augment *after* this
     pipeline (in the model), so that every epoch sees new random versions.
     Files that cannot be decoded are skipped, with a warning.
 
@@ -518,6 +518,11 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
         # A file that cannot be decoded (truncated, not really an image) is skipped
         # with a warning naming the error, instead of stopping training mid-epoch.
         ds = ds.ignore_errors(log_warning=True).cache()
+        # Skipping makes the size unknown, so Keras would warn at the end of the first
+        # epoch that the input "ran out of data". One pass now decodes every image into
+        # the cache and counts the ones kept; the size is then known again.
+        kept = int(ds.reduce(np.int64(0), lambda count, _: count + 1))
+        ds = ds.apply(tf.data.experimental.assert_cardinality(kept))
         if shuffle:
             ds = ds.shuffle(max(n, 1), seed=seed, reshuffle_each_iteration=True)
         ds = ds.batch(batch_size).prefetch(tf.data.AUTOTUNE)

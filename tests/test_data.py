@@ -279,9 +279,29 @@ def test_image_dataset_skips_a_corrupt_file(tmp_path):
     train = tmp_path / "cats_and_dogs_filtered" / "train"
     good = (train / "dogs" / "dog.0.jpg").read_bytes()
     (train / "dogs" / "dog.9.jpg").write_bytes(good[: len(good) // 3])  # truncated
-    ds = data.image_dataset(train, image_size=(16, 16), batch_size=10, shuffle=True, seed=0)
+    ds = data.image_dataset(train, image_size=(16, 16), batch_size=4, shuffle=True, seed=0)
     labels = np.concatenate([y for _, y in ds.as_numpy_iterator()])
     assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1]
+    assert int(ds.cardinality()) == 2  # 6 images kept, in batches of 4: the size is known
+    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
+                              keras.layers.Dense(2, activation="softmax")])
+    model.compile(loss="sparse_categorical_crossentropy")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model.fit(ds, epochs=2, verbose=0)
+    assert not [w for w in caught if "ran out of data" in str(w.message)]
+
+
+def test_image_dataset_decodes_once_when_made(tmp_path):
+    import zipfile
+
+    with zipfile.ZipFile(_image_zip(tmp_path / "a.zip", per_class=3)) as zf:
+        zf.extractall(tmp_path)
+    train = tmp_path / "cats_and_dogs_filtered" / "train"
+    ds = data.image_dataset(train, image_size=(16, 16), batch_size=4)
+    shutil.rmtree(train)  # every image is already decoded, in the in-memory cache
+    for _ in range(2):
+        assert sum(len(y) for _, y in ds.as_numpy_iterator()) == 6
 
 
 def test_image_dataset_bad_folders(tmp_path):
