@@ -27,9 +27,14 @@ def eight_cpu_devices() -> str:
 
     The 8 devices share the cores with the other test worker, so an all-reduce can
     wait well past XLA's default limit (the process is then aborted): collectives
-    get 10 minutes.
+    get 10 minutes. Eigen's multi-threading is off: with 8 device computations
+    sharing a 2-core machine's Eigen thread pool, participants of an all-reduce
+    waiting for the others can hold every pool thread, and the notebook then hung
+    with no CPU use (seen once in `.ci/run`). Each device computation now runs its
+    operations on its own thread.
     """
     return ("--xla_force_host_platform_device_count=8 "
+            "--xla_cpu_multi_thread_eigen=false "
             "--xla_cpu_collective_timeout_seconds=600 "
             "--xla_cpu_collective_call_terminate_timeout_seconds=600")
 
