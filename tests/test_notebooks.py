@@ -87,6 +87,7 @@ def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypat
 
 
 @pytest.mark.notebook
+@pytest.mark.serial
 def test_notebook_splits_its_batches_over_eight_devices(tmp_path, shared_data, monkeypatch,
                                                         eight_cpu_devices):
     """A TPU has 8 cores: on 8 (fake CPU) JAX devices, notebook 03 runs unchanged, with

@@ -1,5 +1,6 @@
 import numpy as np
 import keras
+import pytest
 
 from helpers import runtime
 
@@ -61,6 +62,7 @@ def test_no_tpu_probe_without_signs(monkeypatch):
     assert runtime.prepare(seed=None, verbose=False).accelerator == "CPU"
 
 
+@pytest.mark.serial
 def test_jax_data_parallel_over_eight_fake_devices(eight_cpu_devices):
     """On the JAX backend with several devices, batches are split across all of them."""
     import os
