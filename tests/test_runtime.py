@@ -97,8 +97,6 @@ print("OK", len(model.layers[0].kernel.value.sharding.device_set))
 
 
 def test_notebook_limited_to_other_backends_is_refused_clearly(monkeypatch):
-    import pytest
-
     other = "jax" if keras.backend.backend() == "tensorflow" else "tensorflow"
     with pytest.raises(RuntimeError, match=f"needs the Keras backend {other}") as err:
         runtime.prepare(seed=1, backends=(other,))
