@@ -2,7 +2,8 @@
 
     schedule = models.ExponentialDecayToMin(0.003, 0.0001, decay_steps=2000)
     mlp = models.five_layer_mlp("relu", dropout_rate=0.25)        # notebooks 02 and 04
-    cnn = models.conv_net(batch_norm=True, dropout_rate=0.1)      # notebooks 03 and 04
+    cnn = models.conv_net(dropout_rate=0.25, shift=0.08)           # notebook 03
+    bn_cnn = models.conv_net(filters=(24, 48, 64), batch_norm=True)  # notebook 04
 
 Every model takes MNIST-shaped images ``(28, 28, 1)`` with pixels scaled to
 [0, 1] (see `scale_images`) and outputs 10 class probabilities (softmax), so it
