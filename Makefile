@@ -1,5 +1,5 @@
 # Two commands do all the set-up on a fresh machine (see README):
-#   make run [NB="01 03"] [ARGS="--smoke"]   run notebooks headless, print the summary
+#   make run [NB="02 04"] [ARGS="--smoke"]   run notebooks headless, print the summary
 #   make test                                run the test suite
 # Both create .venv (or reuse it) and install requirements when they changed.
 

@@ -28,7 +28,7 @@ def eight_cpu_devices() -> str:
     The eight devices share one process's XLA thread pool, and a data-parallel
     step can deadlock: some devices wait in the gradient all-reduce for devices
     whose computation XLA never starts (seen in CI; here every time with two busy
-    loops beside notebook 03, and about once in six runs alone). Tests that use
+    loops beside notebook 04, and about once in six runs alone). Tests that use
     this fixture are marked `serial` (`make test` runs them on their own, after
     the others), XLA gives up on a stuck all-reduce after 60 s (a healthy one
     takes milliseconds) and aborts the process, and the notebook test retries

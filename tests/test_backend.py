@@ -6,17 +6,17 @@ import sys
 
 import pytest
 
-from helpers import backend
+from dl_vision_labs import backend
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def choose_in_fresh_python(code="print(helpers.backend.choose())", **env_changes):
+def choose_in_fresh_python(code="print(dl_vision_labs.backend.choose())", **env_changes):
     env = {k: v for k, v in os.environ.items()
            if k not in ("KERAS_BACKEND", "TPU_NAME", "COLAB_TPU_ADDR", "TPU_ACCELERATOR_TYPE")}
     env.update(env_changes)
     env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.run([sys.executable, "-c", "import helpers\n" + code],
+    proc = subprocess.run([sys.executable, "-c", "import dl_vision_labs\n" + code],
                           capture_output=True, text=True, env=env, timeout=120)
     return proc
 
@@ -30,7 +30,7 @@ def test_default_is_tensorflow():
 
 def test_tpu_runtime_selects_jax_before_keras_loads():
     proc = choose_in_fresh_python(
-        "helpers.backend.choose()\nimport keras\nprint(keras.backend.backend())",
+        "dl_vision_labs.backend.choose()\nimport keras\nprint(keras.backend.backend())",
         TPU_NAME="local")
     assert proc.returncode == 0, proc.stderr
     assert "TPU runtime" in proc.stdout

@@ -1,4 +1,4 @@
-"""Notebook 04's hand-written BatchNorm layer equals keras.layers.BatchNormalization.
+"""Notebook 05's hand-written BatchNorm layer equals keras.layers.BatchNormalization.
 
 The layer is defined once, in the notebook cell tagged ``batch-norm-layer``
 (students read and edit it there); this test executes that cell and checks it.
@@ -9,17 +9,17 @@ import nbformat
 import numpy as np
 import pytest
 
-from helpers import models
+from dl_vision_labs import models
 from tools import notebooks
 
-NOTEBOOK = notebooks.NOTEBOOKS / "04_batch_normalization.ipynb"
+NOTEBOOK = notebooks.NOTEBOOKS / "05_batch_normalization.ipynb"
 
 
 @pytest.fixture(scope="module")
 def BatchNorm():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     cells = notebooks.tagged(nb, "batch-norm-layer")
-    assert len(cells) == 1, "notebook 04 needs exactly one cell tagged 'batch-norm-layer'"
+    assert len(cells) == 1, "notebook 05 needs exactly one cell tagged 'batch-norm-layer'"
     namespace = {"keras": keras, "ops": keras.ops}
     exec(compile(cells[0].source, f"{NOTEBOOK.name}[batch-norm-layer]", "exec"), namespace)
     return namespace["BatchNorm"]

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from helpers import classic
+from dl_vision_labs import classic
 
 
 def test_numerical_gradient_matches_a_known_gradient():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from helpers import data
+from dl_vision_labs import data
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Notebook 06 survives a disconnect: after the kernel is killed in the middle of
+"""Notebook 09 survives a disconnect: after the kernel is killed in the middle of
 training, a rerun continues from the last finished epoch and repeats none."""
 
 import csv
@@ -10,12 +10,12 @@ from nbclient.exceptions import DeadKernelError
 
 from tools import runner
 
-NOTEBOOK = runner.NOTEBOOKS / "06_dcgan.ipynb"
+NOTEBOOK = runner.NOTEBOOKS / "09_dcgan.ipynb"
 SMOKE_EPOCHS, SMOKE_STEPS = 2, 4  # what SMOKE = True sets in the notebook
 
 
 def work_folder(out_dir):
-    return out_dir / "work" / "06_dcgan" / "mnist"
+    return out_dir / "work" / "09_dcgan" / "mnist"
 
 
 def logged_epochs(out_dir):

@@ -1,4 +1,4 @@
-"""helpers.explain: CAM and Grad-CAM shapes, and maps that are high where the evidence is."""
+"""dl_vision_labs.explain: CAM and Grad-CAM shapes, and maps that are high where the evidence is."""
 
 import os
 import subprocess
@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import explain
+from dl_vision_labs import explain
 
 
 def _evidence_images(n=4, size=16):
@@ -83,7 +83,7 @@ def test_grad_cam_on_the_jax_backend_equals_cam():
     code = (
         "import numpy as np, keras\n"
         "from tests.test_explain import _evidence_images, _synthetic_model\n"
-        "from helpers import explain\n"
+        "from dl_vision_labs import explain\n"
         "assert keras.backend.backend() == 'jax'\n"
         "images, _ = _evidence_images()\n"
         "f, h, dense = _synthetic_model()\n"

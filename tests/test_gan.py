@@ -1,10 +1,10 @@
-"""helpers.gan: Fréchet distance, confident share, class coverage, grids and GIFs."""
+"""dl_vision_labs.gan: Fréchet distance, confident share, class coverage, grids and GIFs."""
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import gan
+from dl_vision_labs import gan
 
 
 def random_spd(rng, d):

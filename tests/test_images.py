@@ -1,4 +1,4 @@
-"""helpers.images: every bad input is one clear ImageError; odd formats are converted."""
+"""dl_vision_labs.images: every bad input is one clear ImageError; odd formats are converted."""
 
 import io
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import images
-from helpers.images import ImageError, load_image
+from dl_vision_labs import images
+from dl_vision_labs.images import ImageError, load_image
 
 
 def _png(array, mode=None, **save):

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import models
+from dl_vision_labs import models
 
 
 def test_decay_schedule_follows_the_lecture_formula():
@@ -51,7 +51,7 @@ def test_scale_images_numpy_and_tf_data():
     assert isinstance(images, np.ndarray) and images.dtype == np.float32
     np.testing.assert_allclose(images, [[0.0, 1.0]])
     assert labels.tolist() == [3]
-    from helpers import data
+    from dl_vision_labs import data
     ds = data.to_dataset(np.full((4, 2), 51, np.uint8), np.arange(4), batch_size=2,
                          map_fn=models.scale_images)
     batch, _ = next(iter(ds))

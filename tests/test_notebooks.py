@@ -31,8 +31,8 @@ def test_colab_badges_file_is_current():
 
 def test_badges_and_setup_follow_the_configured_repository():
     cfg = {"repository": "someone/fork", "branch": "dev"}
-    assert "github/someone/fork/blob/dev/notebooks/01_x.ipynb" in notebooks.badge_markdown(
-        "01_x.ipynb", cfg)
+    assert "github/someone/fork/blob/dev/notebooks/02_x.ipynb" in notebooks.badge_markdown(
+        "02_x.ipynb", cfg)
     assert "git+https://github.com/someone/fork@dev" in notebooks.setup_source(cfg)
 
 
@@ -91,11 +91,11 @@ def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypat
 @pytest.mark.serial
 def test_notebook_splits_its_batches_over_eight_devices(tmp_path, shared_data, monkeypatch,
                                                         eight_cpu_devices):
-    """A TPU has 8 cores: on 8 (fake CPU) JAX devices, notebook 03 runs unchanged, with
+    """A TPU has 8 cores: on 8 (fake CPU) JAX devices, notebook 04 runs unchanged, with
     BATCH_SIZE per device and its learning-rate schedule counted in global batches."""
     monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
     monkeypatch.setenv("XLA_FLAGS", eight_cpu_devices)
-    path = next(p for p in NOTEBOOKS if p.stem.startswith("03_"))
+    path = next(p for p in NOTEBOOKS if p.stem.startswith("04_"))
     # XLA's simulated CPU devices can deadlock in an all-reduce (tests/conftest.py);
     # XLA then aborts the kernel after the collective timeout. Only that failure is
     # retried, in a fresh kernel and folder; any other error fails at once.

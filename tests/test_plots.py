@@ -2,7 +2,7 @@ import numpy as np
 import keras
 import matplotlib.pyplot as plt
 
-from helpers import plots
+from dl_vision_labs import plots
 
 
 def _saved(fig, path):

@@ -3,7 +3,7 @@ import math
 
 import pytest
 
-from helpers import report
+from dl_vision_labs import report
 
 
 def test_record_writes_metrics_file(tmp_path, monkeypatch, capsys):

@@ -21,7 +21,7 @@ def _notebook(path, body):
 
 def test_runner_executes_with_parameters_and_collects_metrics(tmp_path, capsys):
     nb = _notebook(tmp_path / "99_tiny.ipynb",
-                   "from helpers import report\n"
+                   "from dl_vision_labs import report\n"
                    "report.record('accuracy', 0.25 if SMOKE else 0.75, target=TARGET)")
     out = tmp_path / "run"
     assert runner.main([str(nb), "--out", str(out)]) == 0
@@ -58,7 +58,7 @@ def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
     (tmp_path / "data").mkdir()
     (tmp_path / "notebooks").mkdir()
     nb = _notebook(tmp_path / "notebooks" / "96_data.ipynb",
-                   "import os, pathlib\nfrom helpers import report\n"
+                   "import os, pathlib\nfrom dl_vision_labs import report\n"
                    "report.record('found', float(pathlib.Path(os.environ['LABS_DATA_DIR'])"
                    ".is_dir()))")
     monkeypatch.chdir(tmp_path)
@@ -68,8 +68,8 @@ def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
 
 
 def test_find_notebooks_by_number_and_unknown():
-    assert [p.name for p in runner.find_notebooks(["01"])] == [
-        "01_softmax_regression_mnist.ipynb"]
+    assert [p.name for p in runner.find_notebooks(["02"])] == [
+        "02_softmax_regression_mnist.ipynb"]
     with pytest.raises(SystemExit, match="No notebook matches"):
         runner.find_notebooks(["77"])
 

@@ -2,7 +2,7 @@ import numpy as np
 import keras
 import pytest
 
-from helpers import runtime
+from dl_vision_labs import runtime
 
 
 def test_prepare_on_cpu(capsys):
@@ -71,7 +71,7 @@ def test_jax_data_parallel_over_eight_fake_devices(eight_cpu_devices):
 
     code = """
 import numpy as np, keras
-from helpers import runtime
+from dl_vision_labs import runtime
 rt = runtime.prepare(seed=0)
 assert rt.backend == "jax" and rt.replicas == 8, rt
 assert type(rt.distribution).__name__ == "DataParallel"

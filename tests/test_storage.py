@@ -4,7 +4,7 @@ import types
 import keras
 import pytest
 
-from helpers import storage
+from dl_vision_labs import storage
 
 
 @pytest.fixture

@@ -51,14 +51,14 @@ def setup_source(cfg: dict | None = None) -> str:
     cfg = cfg or settings()
     url = f"git+https://github.com/{cfg['repository']}@{cfg['branch']}"
     return (
-        "# Setup: a fresh Colab runtime does not have the course helpers yet;\n"
+        "# Setup: a fresh Colab runtime does not have the course package yet;\n"
         "# install them from the course repository (takes a few seconds).\n"
         "try:\n"
-        "    import helpers\n"
+        "    import dl_vision_labs\n"
         "except ModuleNotFoundError:\n"
-        f'    %pip install -q "dl-vision-labs-helpers @ {url}"\n'
-        "    import helpers\n"
-        "helpers.backend.choose()  # JAX on a TPU runtime, TensorFlow elsewhere"
+        f'    %pip install -q "dl-vision-labs @ {url}"\n'
+        "    import dl_vision_labs\n"
+        "dl_vision_labs.backend.choose()  # JAX on a TPU runtime, TensorFlow elsewhere"
     )
 
 

@@ -1,12 +1,12 @@
 """Run notebooks headless with parameters and summarise their metrics.
 
     python -m tools.runner                 # every notebook, full mode
-    python -m tools.runner 01 03 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
-    python -m tools.runner 01 -p EPOCHS 3  # override any `parameters` cell value
+    python -m tools.runner 02 04 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
+    python -m tools.runner 02 -p EPOCHS 3  # override any `parameters` cell value
 
 Each run writes into a run folder (``runs/<time>-<mode>/`` by default):
 the executed notebooks, one ``<notebook>.metrics.json`` each (filled by
-`helpers.report.record` inside the notebook), and ``summary.json`` / ``summary.md``.
+`dl_vision_labs.report.record` inside the notebook), and ``summary.json`` / ``summary.md``.
 It prints a table (metric, value, target, pass/fail, wall time) and exits
 non-zero when a notebook fails or, in full mode, misses a target.
 """
@@ -40,7 +40,7 @@ class Result:
 
 
 def find_notebooks(selection: list[str] | None = None) -> list[Path]:
-    """Notebooks named by number prefix ("01"), stem or path; all of them when empty."""
+    """Notebooks named by number prefix ("02"), stem or path; all of them when empty."""
     every = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
     if not selection:
         return every
@@ -106,7 +106,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     seconds = time.perf_counter() - start
     metrics = json.loads(metrics_file.read_text())["metrics"] if metrics_file.is_file() else {}
     if error is None and not metrics:
-        error = "the notebook recorded no metric (helpers.report.record was never called)"
+        error = "the notebook recorded no metric (dl_vision_labs.report.record was never called)"
     return Result(path.stem, seconds, error, metrics)
 
 
@@ -140,7 +140,7 @@ def format_table(rows: list[list[str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("notebooks", nargs="*", help="numbers (01), stems or paths; default: all")
+    parser.add_argument("notebooks", nargs="*", help="numbers (02), stems or paths; default: all")
     parser.add_argument("--smoke", action="store_true", help="tiny data and epochs (SMOKE=True)")
     parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                         metavar=("NAME", "VALUE"), help="override a parameters-cell value")

@@ -2,7 +2,7 @@
 
 One call at the top of every notebook::
 
-    rt = helpers.runtime.prepare(seed=SEED)
+    rt = dl_vision_labs.runtime.prepare(seed=SEED)
     with rt.scope():
         model = make_model()
 
@@ -27,7 +27,7 @@ from typing import Any
 
 import keras
 
-from helpers.backend import tpu_expected
+from dl_vision_labs.backend import tpu_expected
 
 
 @dataclasses.dataclass
@@ -118,7 +118,7 @@ def prepare(seed: int | None = 42, *, verbose: bool = True,
         where = ("This is a TPU runtime, where Keras runs on JAX: switch to a GPU or CPU "
                  "runtime (Runtime > Change runtime type)" if tpu_expected() else
                  f"Set KERAS_BACKEND={backends[0]} (or call "
-                 f"helpers.backend.choose({backends[0]!r}) before Keras is imported)")
+                 f"dl_vision_labs.backend.choose({backends[0]!r}) before Keras is imported)")
         raise RuntimeError(
             f"This notebook needs the Keras backend {' or '.join(backends)}, but Keras runs on "
             f"{backend}. {where}, then restart the runtime and run the notebook again.")

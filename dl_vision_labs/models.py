@@ -1,9 +1,9 @@
 """Models and a learning-rate schedule that several notebooks share.
 
     schedule = models.ExponentialDecayToMin(0.003, 0.0001, decay_steps=2000)
-    mlp = models.five_layer_mlp("relu", dropout_rate=0.25)        # notebooks 02 and 04
-    cnn = models.conv_net(dropout_rate=0.25, shift=0.08)           # notebook 03
-    bn_cnn = models.conv_net(filters=(24, 48, 64), batch_norm=True)  # notebook 04
+    mlp = models.five_layer_mlp("relu", dropout_rate=0.25)        # notebooks 03 and 05
+    cnn = models.conv_net(dropout_rate=0.25, shift=0.08)           # notebook 04
+    bn_cnn = models.conv_net(filters=(24, 48, 64), batch_norm=True)  # notebook 05
 
 Every model takes MNIST-shaped images ``(28, 28, 1)`` with pixels scaled to
 [0, 1] (see `scale_images`) and outputs 10 class probabilities (softmax), so it
@@ -25,7 +25,7 @@ MLP_WIDTHS = (200, 100, 60, 30)
 BIG_CONV = dict(filters=(6, 12, 24), kernel_sizes=(6, 5, 4), strides=(1, 2, 2))
 
 
-@keras.saving.register_keras_serializable(package="helpers")
+@keras.saving.register_keras_serializable(package="dl_vision_labs")
 class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
     """Learning rate that decays exponentially from `maximum` towards `minimum`.
 
@@ -58,7 +58,7 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
 def scale_images(images, labels=None):
     """uint8 pixels 0..255 -> float32 in [0, 1].
 
-    A `map_fn` for `helpers.data.to_dataset` (TensorFlow tensors: tf.data is
+    A `map_fn` for `dl_vision_labs.data.to_dataset` (TensorFlow tensors: tf.data is
     TensorFlow whatever the Keras backend), or a plain function on numpy arrays.
     """
     if isinstance(images, np.ndarray):

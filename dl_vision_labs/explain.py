@@ -1,8 +1,8 @@
 """Where does a CNN look? Class activation maps (CAM) and Grad-CAM.
 
-    heat = helpers.explain.class_activation_map(feature_maps, dense_kernel, classes)
-    heat = helpers.explain.grad_cam(features_model, head_model, images, classes)
-    shown = helpers.explain.overlay(images, heat)   # images with the heatmap on top
+    heat = dl_vision_labs.explain.class_activation_map(feature_maps, dense_kernel, classes)
+    heat = dl_vision_labs.explain.grad_cam(features_model, head_model, images, classes)
+    shown = dl_vision_labs.explain.overlay(images, heat)   # images with the heatmap on top
 
 * **CAM** (Zhou et al. 2016, "Learning Deep Features for Discriminative
   Localization"): when a classifier is ``conv features -> global average

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from helpers.runtime import in_colab
+from dl_vision_labs.runtime import in_colab
 
 DRIVE_MOUNT_POINT = Path("/content/drive")
 DRIVE_FOLDER = "dl-vision-labs"

@@ -1,8 +1,8 @@
 """Small tools for the classic (pre-deep-learning) classifiers of notebook 00.
 
-    grad = helpers.classic.numerical_gradient(lambda: loss(W), W)
-    helpers.classic.relative_error(analytic, grad)          # ~1e-10 when both agree
-    X, y = helpers.classic.toy_2d("rings", n=300, seed=0)   # a 2-D dataset a line cannot split
+    grad = dl_vision_labs.classic.numerical_gradient(lambda: loss(W), W)
+    dl_vision_labs.classic.relative_error(analytic, grad)          # ~1e-10 when both agree
+    X, y = dl_vision_labs.classic.toy_2d("rings", n=300, seed=0)   # a 2-D dataset a line cannot split
 
 The lessons themselves (distances, losses, gradients, SGD) are written in the
 notebook; these are the generic pieces around them.

@@ -1,6 +1,6 @@
 """Record a notebook's headline metrics so that the headless runner can check them.
 
-    helpers.report.record("test_accuracy", acc, target=0.92)
+    dl_vision_labs.report.record("test_accuracy", acc, target=0.92)
 
 prints the value beside its target and, when the runner set ``LABS_METRICS_FILE``,
 adds it to that JSON file (written atomically: temporary name, then rename).

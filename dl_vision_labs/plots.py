@@ -140,7 +140,7 @@ class LiveCurves(keras.callbacks.Callback):
     terminal) it prints a line instead. It is also usable outside `fit`: call
     ``update(step, logs)`` from a custom loop.
 
-        model.fit(..., callbacks=[helpers.plots.LiveCurves()])
+        model.fit(..., callbacks=[dl_vision_labs.plots.LiveCurves()])
     """
 
     def __init__(self, metrics=("loss", "accuracy"), *, every: int = 1, xlabel: str = "epoch"):
@@ -248,7 +248,7 @@ def plot_activations(runs: dict, *, layer_labels=None, bins: int = 60, saturatio
     Args:
         runs: ``{"model name": [(pre, post), ...]}`` with one pair of arrays per
             layer (pre-activations, activations; see
-            `helpers.models.layer_activations`), the same layers for every model.
+            `dl_vision_labs.models.layer_activations`), the same layers for every model.
         layer_labels: a title per layer (default "layer 1", "layer 2", ...).
         saturation: ``(low, high)``: pre-activations outside it are shaded as
             saturating (for a sigmoid, about ``(-4, 4)``).

@@ -4,7 +4,7 @@ Keras 3 runs the same model code on TensorFlow or JAX. The series uses
 TensorFlow by default, and JAX on TPU runtimes: Colab's TPU runtimes no longer
 ship TensorFlow and `TPUStrategy` fails there, while Keras on JAX uses the TPU
 cores directly. The notebooks' Setup cell calls `choose()` right after
-``import helpers``; this module itself never imports Keras.
+``import dl_vision_labs``; this module itself never imports Keras.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Datasets for the notebooks, online (tensorflow_datasets) and offline (local files).
 
-    data = helpers.data.load("mnist")        # numpy arrays
+    data = dl_vision_labs.data.load("mnist")        # numpy arrays
     data.x_train.shape, data.y_train.dtype    # (60000, 28, 28, 1) uint8, int64
-    train_ds = helpers.data.to_dataset(x, y, batch_size=100, shuffle=True)
+    train_ds = dl_vision_labs.data.to_dataset(x, y, batch_size=100, shuffle=True)
 
 Where the data comes from:
 

@@ -1,6 +1,6 @@
 """Read one image of the student's own (a path or uploaded bytes) for a model.
 
-    picture = helpers.images.load_image("my_cat.jpg", size=(224, 224))
+    picture = dl_vision_labs.images.load_image("my_cat.jpg", size=(224, 224))
     picture.pixels.shape, picture.pixels.dtype     # (224, 224, 3) uint8
     picture.notes                                  # what was converted, in words
 
@@ -121,7 +121,7 @@ def ask_for_image(path=None, *, upload=None):
     if path:
         return str(path), Path(path).name
     if upload is None:
-        from helpers.runtime import in_colab
+        from dl_vision_labs.runtime import in_colab
 
         if not in_colab():
             raise ImageError("No image given: set MY_IMAGE to the path of an image file "

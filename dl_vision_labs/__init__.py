@@ -1,0 +1,31 @@
+"""Shared helpers for the deep-learning-for-vision notebook series.
+
+Modules (each small, each documented):
+
+* `dl_vision_labs.backend` - choose the Keras backend (JAX on TPU runtimes) before Keras loads
+* `dl_vision_labs.runtime` - seeds, hardware report, distribution strategy (`prepare`)
+* `dl_vision_labs.storage` - Google Drive / local working folder, checkpoint callbacks
+* `dl_vision_labs.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
+* `dl_vision_labs.gan`     - generated images: Fréchet distance, confident share, class coverage, grids, GIFs
+* `dl_vision_labs.plots`   - training curves, image grids, weights, confusion matrix, live curves
+* `dl_vision_labs.report`  - record a notebook's headline metrics for the headless runner
+* `dl_vision_labs.models`  - the lecture's MLP and CNN builders and learning-rate schedule
+* `dl_vision_labs.classic` - numerical gradient check and 2-D toy data for the classic classifiers
+* `dl_vision_labs.images`  - read the student's own image (path or upload) with clear errors
+* `dl_vision_labs.explain` - class activation maps (CAM) and Grad-CAM
+
+Submodules are imported on first use, so ``import dl_vision_labs`` does not import
+Keras: the Keras backend can still be chosen after it.
+"""
+
+import importlib
+
+__all__ = ["backend", "classic", "data", "explain", "gan", "images", "models", "plots", "report",
+           "runtime", "storage"]
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name in __all__:
+        return importlib.import_module(f"dl_vision_labs.{name}")
+    raise AttributeError(f"module 'dl_vision_labs' has no attribute {name!r}")
