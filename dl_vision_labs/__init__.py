@@ -5,11 +5,17 @@ Modules (each small, each documented):
 * `dl_vision_labs.backend` - choose the Keras backend (JAX on TPU runtimes) before Keras loads
 * `dl_vision_labs.runtime` - seeds, hardware report, distribution strategy (`prepare`)
 * `dl_vision_labs.storage` - Google Drive / local working folder, checkpoint callbacks
-* `dl_vision_labs.data`    - datasets online (tensorflow_datasets) and offline (``LABS_DATA_DIR``)
+* `dl_vision_labs.data`    - datasets as arrays, online (tfds) or offline (``LABS_DATA_DIR``)
+* `dl_vision_labs.image_folders` - a folder of images per class (cats vs dogs, yours) as `tf.data`
+* `dl_vision_labs.pretrained` - ImageNet weights for `keras.applications`, online or offline
+* `dl_vision_labs.files`   - offline files: checksums, safe extraction, atomic writes, cache folder
 * `dl_vision_labs.gan`     - generated images: Fréchet distance, confident share, class coverage, grids, GIFs
 * `dl_vision_labs.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `dl_vision_labs.report`  - record a notebook's headline metrics for the headless runner
-* `dl_vision_labs.models`  - the lecture's MLP and CNN builders and learning-rate schedule
+* `dl_vision_labs.models`  - the lecture's MLP and CNN builders, learning-rate schedule, layer activations
+* `dl_vision_labs.training` - the MNIST notebooks' input pipelines and compile-and-fit loop
+* `dl_vision_labs.metrics` - exact accuracy and predicted classes of a trained classifier
+* `dl_vision_labs.check`   - hand-written code against a reference (e.g. batch norm against Keras')
 * `dl_vision_labs.classic` - numerical gradient check and 2-D toy data for the classic classifiers
 * `dl_vision_labs.images`  - read the student's own image (path or upload) with clear errors
 * `dl_vision_labs.explain` - class activation maps (CAM) and Grad-CAM
@@ -20,8 +26,9 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["backend", "classic", "data", "explain", "gan", "images", "models", "plots", "report",
-           "runtime", "storage"]
+__all__ = ["backend", "check", "classic", "data", "explain", "files", "gan", "image_folders",
+           "images", "metrics", "models", "params", "plots", "pretrained", "report", "runtime",
+           "storage", "training"]
 __version__ = "0.1.0"
 
 

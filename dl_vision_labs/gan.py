@@ -13,11 +13,11 @@ any classifier), so they do not depend on the Keras backend.
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from dl_vision_labs.files import atomic_write
 
 
 # --- quality measures -----------------------------------------------------------------
@@ -142,26 +142,13 @@ def image_grid(images, *, ncols: int = 8, value_range=(-1.0, 1.0), padding: int 
     return grid[..., 0] if c == 1 else grid
 
 
-def _atomic_save(image, path: Path, **save_args) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        image.save(tmp, **save_args)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
-
-
 def save_grid(images, path, **grid_args) -> Path:
     """Save `images` as one PNG grid (see `image_grid`), atomically: a crash never
     leaves a half-written file under the final name."""
     from PIL import Image
 
-    return _atomic_save(Image.fromarray(image_grid(images, **grid_args)), path, format="PNG")
+    grid = Image.fromarray(image_grid(images, **grid_args))
+    return atomic_write(path, lambda tmp: grid.save(tmp, format="PNG"))
 
 
 def make_gif(frames, path, *, duration_ms: int = 300, last_frame_ms: int = 1500) -> Path:
@@ -176,5 +163,5 @@ def make_gif(frames, path, *, duration_ms: int = 300, last_frame_ms: int = 1500)
         with Image.open(f) as im:
             images.append(im.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE))
     durations = [duration_ms] * (len(images) - 1) + [last_frame_ms]
-    return _atomic_save(images[0], path, format="GIF", save_all=True,
-                        append_images=images[1:], duration=durations, loop=0)
+    return atomic_write(path, lambda tmp: images[0].save(
+        tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0))

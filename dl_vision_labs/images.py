@@ -51,7 +51,7 @@ def load_image(source, size=(224, 224), *, name: str | None = None,
         name: how to call the image in messages (default: the file name).
         crop_to_aspect_ratio: cut the largest centred region with the aspect
             ratio of `size` before resizing, so that nothing is squashed (as
-            `data.image_dataset` does); False: stretch the whole image to `size`.
+            `image_folders.image_dataset` does); False: stretch the whole image to `size`.
         min_side, max_pixels: the smallest side and the largest area accepted.
 
     Raises:

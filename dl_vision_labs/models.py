@@ -1,4 +1,4 @@
-"""Models and a learning-rate schedule that several notebooks share.
+"""Models and a learning-rate schedule that several notebooks share, and a look inside them.
 
     schedule = models.ExponentialDecayToMin(0.003, 0.0001, decay_steps=2000)
     mlp = models.five_layer_mlp("relu", dropout_rate=0.25)        # notebooks 03 and 05
@@ -6,7 +6,7 @@
     bn_cnn = models.conv_net(filters=(24, 48, 64), batch_norm=True)  # notebook 05
 
 Every model takes MNIST-shaped images ``(28, 28, 1)`` with pixels scaled to
-[0, 1] (see `scale_images`) and outputs 10 class probabilities (softmax), so it
+[0, 1] (`dl_vision_labs.training.scale_images`) and outputs 10 class probabilities (softmax), so it
 is trained with ``loss="sparse_categorical_crossentropy"`` on integer labels.
 Only `keras.layers` / `keras.ops` are used: the models run on any Keras backend.
 """
@@ -16,7 +16,6 @@ from __future__ import annotations
 from typing import Callable, Sequence
 
 import keras
-import numpy as np
 from keras import layers, ops
 
 # The lecture's layer widths K, L, M, N, then the 10 outputs.
@@ -53,21 +52,6 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
     def get_config(self) -> dict:
         return {"maximum": self.maximum, "minimum": self.minimum,
                 "decay_steps": self.decay_steps, "name": self.name}
-
-
-def scale_images(images, labels=None):
-    """uint8 pixels 0..255 -> float32 in [0, 1].
-
-    A `map_fn` for `dl_vision_labs.data.to_dataset` (TensorFlow tensors: tf.data is
-    TensorFlow whatever the Keras backend), or a plain function on numpy arrays.
-    """
-    if isinstance(images, np.ndarray):
-        images = images.astype("float32") / 255.0
-    else:
-        import tensorflow as tf
-
-        images = tf.cast(images, tf.float32) / 255.0
-    return images if labels is None else (images, labels)
 
 
 def truncated_normal(stddev: float = 0.1, seed: int | None = None):
@@ -191,51 +175,3 @@ def layer_activations(model: keras.Model, x, layer_names: Sequence[str]) -> list
                                                           model.get_layer(n).output)])
     out = [ops.convert_to_numpy(t) for t in probe(x, training=False)]
     return list(zip(out[0::2], out[1::2]))
-
-
-def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
-    """How far a hand-written batch-normalization layer is from `keras.layers.BatchNormalization`.
-
-    `layer_class()` must create its weights in Keras' order (scale, offset,
-    moving mean, moving variance) and use Keras' defaults (momentum 0.99,
-    epsilon 0.001). Both layers start from the same random scale and offset,
-    see `steps` training batches (the output and the moving averages are
-    compared after each), then a new batch in inference mode, for a dense input
-    ``(batch, features)`` and a conv input ``(batch, height, width, channels)``.
-
-    Returns the largest absolute difference for each case, e.g.
-    ``{"dense, training": 2e-7, "dense, inference": 1e-7, "conv, training": ...}``.
-    """
-    rng = np.random.default_rng(seed)
-    gaps = {}
-    for kind, shape in (("dense", (32, 20)), ("conv", (8, 6, 6, 5))):
-        ours, ref = layer_class(), layers.BatchNormalization()
-        ours.build(shape)
-        ref.build(shape)
-        channels = shape[-1]
-        ref.set_weights([rng.uniform(0.5, 2, channels), rng.normal(size=channels),
-                         np.zeros(channels), np.ones(channels)])
-        ours.set_weights(ref.get_weights())
-        batch = lambda: (rng.normal(size=shape) * 3 + 2).astype("float32")  # noqa: E731
-        train_gap = 0.0
-        for _ in range(steps):
-            x = batch()
-            y_ours, y_ref = ours(x, training=True), ref(x, training=True)
-            train_gap = max(train_gap, float(np.abs(ops.convert_to_numpy(y_ours - y_ref)).max()),
-                            *(float(np.abs(a - b).max())
-                              for a, b in zip(ours.get_weights(), ref.get_weights())))
-        x = batch()
-        gaps[f"{kind}, training"] = train_gap
-        gaps[f"{kind}, inference"] = float(np.abs(ops.convert_to_numpy(
-            ours(x, training=False) - ref(x, training=False))).max())
-    return gaps
-
-
-def accuracy(model: keras.Model, dataset, labels) -> float:
-    """Share of `labels` that `model` predicts right on `dataset`, counted exactly.
-
-    Keras' ``evaluate`` returns float32 values, in which 9,830 right answers out
-    of 10,000 read 0.98299998 < 0.983; this counts the right answers instead.
-    """
-    predicted = np.argmax(model.predict(dataset, verbose=0), axis=1)
-    return float(np.mean(predicted == np.asarray(labels)))

@@ -73,6 +73,22 @@ def show_images(images, labels=None, predictions=None, *, class_names=None, ncol
     return fig
 
 
+def show_mistakes(images, labels, predicted, *, n: int = 30, class_names=None, ncols: int = 10,
+                  what: str = "test images"):
+    """Print how many of `predicted` differ from `labels`; show the first `n` of those images.
+
+    Each title reads "prediction (truth)"; returns the Figure (None when nothing is wrong).
+    """
+    labels, predicted = np.asarray(labels), np.asarray(predicted)
+    wrong = np.flatnonzero(predicted != labels)
+    print(f"{len(wrong)} of {len(predicted)} {what} are misclassified")
+    if not len(wrong):
+        return None
+    shown = wrong[:n]
+    return show_images(np.asarray(images)[shown], labels[shown], predicted[shown],
+                       class_names=class_names, ncols=ncols)
+
+
 def show_weights(weights, *, image_shape=(28, 28), class_names=None, ncols: int = 10):
     """A linear model's weight vectors, one image per class.
 

@@ -13,6 +13,8 @@ import math
 import os
 from pathlib import Path
 
+from dl_vision_labs.files import atomic_write
+
 METRICS_FILE_VAR = "LABS_METRICS_FILE"
 
 
@@ -37,7 +39,5 @@ def record(name: str, value: float, *, target: float | None = None,
         path = Path(path)
         data = json.loads(path.read_text()) if path.is_file() else {"metrics": {}}
         data["metrics"][name] = entry
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(data, indent=2))
-        os.replace(tmp, path)
+        atomic_write(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2)))
     return entry

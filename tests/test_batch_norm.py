@@ -9,7 +9,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from dl_vision_labs import models
+from dl_vision_labs import check, models
 from tools import notebooks
 
 NOTEBOOK = notebooks.NOTEBOOKS / "05_batch_normalization.ipynb"
@@ -26,7 +26,7 @@ def BatchNorm():
 
 
 def test_equals_keras_batch_normalization(BatchNorm):
-    gaps = models.compare_batch_norm(BatchNorm)
+    gaps = check.compare_batch_norm(BatchNorm)
     assert set(gaps) == {"dense, training", "dense, inference", "conv, training",
                          "conv, inference"}
     for case, gap in gaps.items():

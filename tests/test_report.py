@@ -16,7 +16,7 @@ def test_record_writes_metrics_file(tmp_path, monkeypatch, capsys):
                                         "reached": True}
     assert metrics["fid"]["reached"] is False and metrics["fid"]["goal"] == "<="
     assert "NOT reached" in capsys.readouterr().out
-    assert not list(tmp_path.glob("*.tmp"))
+    assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left
 
 
 def test_record_without_runner_only_prints(capsys):

@@ -1,6 +1,8 @@
 """The headless runner on a tiny synthetic notebook (fast), plus its table logic."""
 
 import json
+import subprocess
+import sys
 
 import nbformat
 import pytest
@@ -8,11 +10,11 @@ import pytest
 from tools import runner
 
 
-def _notebook(path, body):
+def _notebook(path, body, parameters="SMOKE = False\nTARGET = 0.5"):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
                                  "language": "python"}
-    params = nbformat.v4.new_code_cell("SMOKE = False\nTARGET = 0.5")
+    params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
     nbformat.write(nb, path)
@@ -77,3 +79,62 @@ def test_find_notebooks_by_number_and_unknown():
 def test_parse_value():
     assert runner.parse_value("3") == 3 and runner.parse_value("0.5") == 0.5
     assert runner.parse_value("True") is True and runner.parse_value("mnist") == "mnist"
+
+
+def test_runner_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
+    nb = _notebook(tmp_path / "95_typo.ipynb", "raise RuntimeError('must not run')")
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as caught:
+        runner.main([str(nb), "--out", str(out), "-p", "TARGT", "0.9"])
+    assert str(caught.value) == ("Unknown parameter TARGT for 95_typo.ipynb (did you mean "
+                                 "TARGET?): its parameters are SMOKE, TARGET.")
+    assert not out.exists()  # refused before anything ran
+    # A declared name passes the check (SMOKE, which the runner itself passes, too).
+    assert runner.unknown_parameters([nb], {"TARGET": 1, "SMOKE": True}) is None
+    # One line per unknown name and notebook; no close match, no suggestion.
+    other = _notebook(tmp_path / "94_other.ipynb", "x = 1", parameters="SMOKE = False")
+    assert runner.unknown_parameters([nb, other], {"TARGET": 1, "ZZZ": 2}).splitlines() == [
+        "Unknown parameter ZZZ for 95_typo.ipynb: its parameters are SMOKE, TARGET.",
+        "Unknown parameter TARGET for 94_other.ipynb: its parameters are SMOKE.",
+        "Unknown parameter ZZZ for 94_other.ipynb: its parameters are SMOKE.",
+    ]
+
+
+def test_the_refusal_is_one_message_and_a_non_zero_exit_without_traceback(tmp_path):
+    nb = _notebook(tmp_path / "93_typo.ipynb", "raise RuntimeError('must not run')")
+    done = subprocess.run([sys.executable, "-m", "tools.runner", str(nb), "--out",
+                           str(tmp_path / "run"), "-p", "target", "0.9"],
+                          cwd=runner.ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("Unknown parameter target for 93_typo.ipynb (did you mean "
+                                   "TARGET?): its parameters are SMOKE, TARGET.")
+    assert "==>" not in done.stdout and not (tmp_path / "run").exists()
+
+
+def test_notebook_parameters_includes_lines_papermill_cannot_read(tmp_path):
+    nb = _notebook(tmp_path / "92_params.ipynb", "x = 1", parameters=(
+        "SMOKE = False\nLIMIT = 3  # like limit=3\nA, B = 1, 2\nC: int = 4\n"
+        "FILTERS = (\n    24,  # first\n    48,\n)"))
+    assert runner.notebook_parameters(nb) == ["SMOKE", "C", "FILTERS", "LIMIT", "A", "B"]
+    bare = tmp_path / "91_bare.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), bare)
+    assert runner.notebook_parameters(bare) == []
+    assert runner.unknown_parameters([bare], {"EPOCHS": 1}) == (
+        "Unknown parameter EPOCHS for 91_bare.ipynb: its parameters are none "
+        "(no cell tagged 'parameters').")
+
+
+def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys):
+    nb = _notebook(tmp_path / "90_check.ipynb",
+                   "from dl_vision_labs import params\n"
+                   "params.check(EPOCHS=EPOCHS, SMOKE=SMOKE)\n"
+                   "from dl_vision_labs import report\n"
+                   "report.record('accuracy', 0.9)",
+                   parameters="EPOCHS = 3\nSMOKE = False")
+    out = tmp_path / "run"
+    assert runner.main([str(nb), "--out", str(out), "-p", "EPOCHS", "0"]) == 1
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["results"][0]["error"] == (
+        "ParameterError: EPOCHS must be a whole number of at least 1, got 0.")
+    assert "EPOCHS must be a whole number of at least 1, got 0." in capsys.readouterr().out
+    assert not (out / "90_check.metrics.json").exists()  # nothing after the check ran

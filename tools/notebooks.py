@@ -17,6 +17,9 @@ import tomllib
 from pathlib import Path
 
 import nbformat
+from nbstripout import strip_output
+
+from dl_vision_labs.files import atomic_write
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -89,17 +92,15 @@ def tagged(nb, tag: str) -> list:
     return [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
 
 
+# Run-time metadata that papermill, nbclient, jupytext and widgets leave behind.
+RUN_TIME_METADATA = ("cell.metadata.execution", "cell.metadata.papermill",
+                     "metadata.papermill", "metadata.widgets", "metadata.jupytext")
+
+
 def clean(nb) -> None:
-    """Strip outputs, execution counts and run-time metadata."""
-    for cell in nb.cells:
-        if cell.cell_type == "code":
-            cell.outputs = []
-            cell.execution_count = None
-        cell.metadata.pop("execution", None)
-        cell.metadata.pop("papermill", None)
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    nb.metadata.pop("jupytext", None)
+    """Strip outputs, execution counts and run-time metadata (with nbstripout); keep cell ids."""
+    strip_output(nb, keep_output=False, keep_count=False, keep_id=True,
+                 extra_keys=list(RUN_TIME_METADATA), strip_init_cells=True)
 
 
 def sync_notebook(path: Path, cfg: dict | None = None) -> bool:
@@ -113,9 +114,7 @@ def sync_notebook(path: Path, cfg: dict | None = None) -> bool:
     clean(nb)
     after = nbformat.writes(nb) + "\n"
     if after != before:
-        tmp = path.with_suffix(".ipynb.tmp")
-        tmp.write_text(after)
-        tmp.replace(path)
+        atomic_write(path, lambda tmp: tmp.write_text(after))
     return after != before
 
 

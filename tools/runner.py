@@ -4,6 +4,9 @@
     python -m tools.runner 02 04 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
     python -m tools.runner 02 -p EPOCHS 3  # override any `parameters` cell value
 
+A name that a chosen notebook's `parameters` cell does not declare (``-p EPOCH 3``)
+is refused before anything runs, with the names it does declare.
+
 Each run writes into a run folder (``runs/<time>-<mode>/`` by default):
 the executed notebooks, one ``<notebook>.metrics.json`` each (filled by
 `dl_vision_labs.report.record` inside the notebook), and ``summary.json`` / ``summary.md``.
@@ -16,7 +19,9 @@ from __future__ import annotations
 import argparse
 import ast
 import dataclasses
+import difflib
 import json
+import logging
 import os
 import sys
 import time
@@ -56,6 +61,67 @@ def find_notebooks(selection: list[str] | None = None) -> list[Path]:
             raise SystemExit(f"No notebook matches {item!r}. Available: {names}")
         chosen += matches
     return chosen
+
+
+def notebook_parameters(path: Path) -> list[str]:
+    """The names a notebook declares in its cell tagged `parameters`, in order.
+
+    papermill's own list (`papermill.inspect_notebook`), plus any assignment it
+    cannot read (it skips a line with two "=", e.g. ``X = 1  # like y=2``).
+    """
+    import nbformat
+    import papermill
+
+    papermill_log = logging.getLogger("papermill")
+    level = papermill_log.level
+    papermill_log.setLevel(logging.ERROR)  # no "Unable to parse line" warning: see below
+    try:
+        names = list(papermill.inspect_notebook(str(path)))
+    finally:
+        papermill_log.setLevel(level)
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            try:
+                tree = ast.parse(cell.source)
+            except SyntaxError:
+                break
+            for node in tree.body:
+                targets = (node.targets if isinstance(node, ast.Assign)
+                           else [node.target] if isinstance(node, ast.AnnAssign) else [])
+                names += [n for t in targets for n in _assigned_names(t) if n not in names]
+            break  # papermill reads the first such cell only
+    return names
+
+
+def _assigned_names(target: ast.expr) -> list[str]:
+    """``A`` of ``A = 1``, ``A`` and ``B`` of ``A, B = 1, 2``; nothing for ``a.b = 1``."""
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, (ast.Tuple, ast.List)):
+        return [n for elt in target.elts for n in _assigned_names(elt)]
+    return []
+
+
+def unknown_parameters(notebooks: list[Path], names) -> str | None:
+    """A message for each name some notebook does not declare, or None when all do.
+
+    papermill would inject such a name anyway, as a variable that nothing reads,
+    and the notebook would silently run with its default (``EPOCH`` for ``EPOCHS``).
+    """
+    problems = []
+    for nb in notebooks:
+        declared = notebook_parameters(nb)
+        for name in names:
+            if name in declared:
+                continue
+            close = difflib.get_close_matches(name, declared, n=1) or difflib.get_close_matches(
+                name.upper(), declared, n=1)
+            guess = f" (did you mean {close[0]}?)" if close else ""
+            have = ", ".join(declared) if declared else "none (no cell tagged 'parameters')"
+            problems.append(f"Unknown parameter {name} for {nb.name}{guess}: "
+                            f"its parameters are {have}.")
+    return "\n".join(problems) or None
 
 
 def parse_value(text: str):
@@ -151,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     notebooks = find_notebooks(args.notebooks)
+    problem = unknown_parameters(notebooks, dict(args.parameter))  # before running anything
+    if problem:
+        raise SystemExit(problem)
     mode = ("smoke" if args.smoke else "full") + (f"-{args.backend}" if args.backend else "")
     out_dir = args.out or ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{mode}"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,44 @@
+"""tools/notebooks.py: stripping outputs (nbstripout) and atomic rewrites."""
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from tools import notebooks
+
+CFG = {"repository": "owner/labs", "branch": "main"}
+
+
+def _executed_notebook():
+    code = new_code_cell("print(1)", execution_count=3,
+                         outputs=[new_output("stream", name="stdout", text="1\n")],
+                         metadata={"tags": ["parameters"], "execution": {"iopub.status.busy": "x"},
+                                   "papermill": {"duration": 1.0}})
+    badge = new_markdown_cell("old badge", metadata={"tags": ["colab-badge"]})
+    nb = new_notebook(cells=[badge, new_markdown_cell("# Title"), code],
+                      metadata={"papermill": {"parameters": {}}, "widgets": {"state": {}},
+                                "jupytext": {"formats": "ipynb"},
+                                "kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    return nb
+
+
+def test_clean_strips_outputs_counts_and_run_time_metadata_but_keeps_the_rest():
+    nb = _executed_notebook()
+    ids = [c.id for c in nb.cells]
+    notebooks.clean(nb)
+    code = nb.cells[2]
+    assert code.outputs == [] and code.execution_count is None
+    assert code.metadata == {"tags": ["parameters"]}
+    assert set(nb.metadata) == {"kernelspec"}
+    assert [c.id for c in nb.cells] == ids  # cell ids are kept (no churn in diffs)
+    assert nb.cells[0].source == "old badge"
+
+
+def test_sync_notebook_rewrites_atomically_and_is_idempotent(tmp_path):
+    path = tmp_path / "01_demo.ipynb"
+    path.write_text(nbformat.writes(_executed_notebook()))
+    assert notebooks.sync_notebook(path, CFG) is True
+    nb = nbformat.read(path, as_version=4)
+    assert nb.cells[0].source == notebooks.badge_markdown(path.name, CFG)
+    assert not nb.cells[2].outputs and "papermill" not in nb.metadata
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+    assert notebooks.sync_notebook(path, CFG) is False
