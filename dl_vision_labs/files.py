@@ -164,7 +164,8 @@ def extract(archive: Path, sha256: str, *, into: Path | None = None) -> Path:
                     _check_member(m.name, archive)
                     if not (m.isfile() or m.isdir()):
                         raise DataError(f"Refusing link or special file {m.name!r} in {archive}")
-                tar.extractall(tmp, members=members)
+                # the "data" filter: plain files and folders only, all inside tmp
+                tar.extractall(tmp, members=members, filter="data")
         elif archive.suffix == ".zip":
             with zipfile.ZipFile(archive) as zf:
                 for member in zf.namelist():

@@ -37,3 +37,14 @@ def test_accuracy_refuses_labels_that_do_not_match_the_predictions():
     model = _two_class_model()
     with pytest.raises(ValueError, match="6 predictions for 5 labels"):
         metrics.accuracy(model, np.zeros((6, 3), "float32"), np.zeros(5, int))
+
+
+def test_binary_classifier_needs_a_threshold():
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.set_weights([np.ones((1, 1)), np.zeros(1)])  # the logit is the input
+    x = np.array([[-2.0], [-0.1], [0.3], [4.0]], dtype="float32")
+    with pytest.raises(ValueError, match="threshold=0 if it is a logit"):
+        metrics.predict_classes(model, x)
+    np.testing.assert_array_equal(metrics.predict_classes(model, x, threshold=0), [0, 0, 1, 1])
+    np.testing.assert_array_equal(metrics.predict_classes(model, x, threshold=0.5), [0, 0, 0, 1])
+    assert metrics.accuracy(model, x, np.array([[0], [1], [1], [1]]), threshold=0) == 0.75
