@@ -15,26 +15,35 @@ PYTEST_ARGS ?= -n auto --durations=15
 export LABS_DATA_DIR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: run test sync setup
+.PHONY: run test test-colab sync exercises setup
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+$(STAMP): requirements.txt requirements-tensorflow.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt -r requirements-dev.txt
+	$(PY) -m pip install --quiet -r requirements.txt -r requirements-tensorflow.txt -r requirements-dev.txt
 	$(PY) -m pip install --quiet --no-deps --editable .
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(PY) -m tools.runner $(NB) $(ARGS)
 
-# Two parts: everything else in parallel, then the `serial` tests alone (8 simulated
-# XLA devices deadlock when other work starves their thread pool; tests/conftest.py).
+# Every test in parallel, including the one on 8 simulated JAX devices (tests/conftest.py).
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS) -m "not serial"
-	$(PY) -m pytest $(PYTEST_ARGS) -m serial -n 0
+	$(PY) -m pytest $(PYTEST_ARGS) -m "not colab"
 
-# Regenerate badges and Setup cells, strip outputs (after editing a notebook).
+# The notebooks on Colab's own package sets (colab/constraints-*.txt): a Python 3.13
+# environment per set, cached in ~/.cache/dl-vision-labs/colab-envs (tests/test_colab.py).
+test-colab: $(STAMP)
+	$(PY) -m tools.colab build
+	$(PY) -m pytest $(PYTEST_ARGS) -m colab
+
+# Regenerate badges and Setup cells, strip outputs (after editing a notebook), then the
+# exercise notebooks (exercises/, from the lessons' ### BEGIN/END SOLUTION markers).
 sync: $(STAMP)
 	$(PY) -m tools.notebooks sync
+
+# The student version of each lesson with exercises (### BEGIN/END SOLUTION) in exercises/.
+exercises: $(STAMP)
+	$(PY) -m tools.exercises sync

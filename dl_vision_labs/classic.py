@@ -1,8 +1,9 @@
-"""Small tools for the classic (pre-deep-learning) classifiers of notebook 00.
+"""Small tools for the numpy classifiers of notebooks 00 and 01.
 
     grad = dl_vision_labs.classic.numerical_gradient(lambda: loss(W), W)
     dl_vision_labs.classic.relative_error(analytic, grad)          # ~1e-10 when both agree
     X, y = dl_vision_labs.classic.toy_2d("rings", n=300, seed=0)   # a 2-D dataset a line cannot split
+    X, y = dl_vision_labs.classic.spiral(100, classes=3, seed=0)   # the lecture's 3-arm spiral
 
 The lessons themselves (distances, losses, gradients, SGD) are written in the
 notebook; these are the generic pieces around them.
@@ -85,3 +86,25 @@ def toy_2d(kind: str, n: int = 400, *, seed: int = 0, noise: float = 0.1):
         y = (which < 2).astype(np.int64)
         X = centres[which] + 2 * noise * rng.normal(size=(n, 2))
     return X.astype(np.float64), y
+
+
+def spiral(n_per_class: int = 100, *, classes: int = 3, seed: int = 0, noise: float = 0.2):
+    """The lecture's spiral: `classes` arms winding out of the origin, one class per arm.
+
+    Point ``i`` of arm ``k`` lies at radius ``r = i / (n_per_class - 1)`` (0 to 1) and
+    angle ``4k + 4r`` radians plus Gaussian noise of standard deviation `noise`
+    (cs231n's toy data). No straight line separates the arms.
+
+    Returns:
+        ``X`` of shape ``(classes * n_per_class, 2)`` float64, ``y`` of shape
+        ``(classes * n_per_class,)`` int64 in ``0 .. classes - 1``, arm after arm.
+    """
+    if n_per_class < 2 or classes < 2:
+        raise ValueError(f"need at least 2 points per class and 2 classes, got "
+                         f"n_per_class={n_per_class}, classes={classes}")
+    rng = np.random.default_rng(seed)
+    radius = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
+    y = np.repeat(np.arange(classes, dtype=np.int64), n_per_class)
+    angle = 4.0 * y + 4.0 * radius + noise * rng.standard_normal(len(y))
+    X = np.stack([radius * np.sin(angle), radius * np.cos(angle)], axis=1)
+    return X, y

@@ -1,4 +1,5 @@
-"""Plots the notebooks share: training curves, image grids, weights, confusion matrix.
+"""Plots the notebooks share: training curves, image grids, weights, confusion matrix,
+decision regions of a 2-D classifier, computational graphs.
 
 Every function returns its matplotlib Figure, so it can be saved
 (``fig.savefig(...)``) or shown; in a notebook it is displayed as usual.
@@ -297,5 +298,111 @@ def plot_activations(runs: dict, *, layer_labels=None, bins: int = 60, saturatio
         for ax in (left, right):
             ax.grid(alpha=0.3)
             ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_decision_boundary(predict, X, y, *, ax=None, title: str | None = None,
+                           resolution: int = 200, margin: float = 0.2, cmap: str = "brg"):
+    """The regions a 2-D classifier assigns to each class, and the points `X` on top.
+
+    Args:
+        predict: maps an array of points ``[n, 2]`` to class indices ``[n]`` (or to
+            scores ``[n, classes]``, whose argmax is taken).
+        X, y: the points ``[n, 2]`` and their labels, drawn coloured by class.
+        ax: the Axes to draw on (a new figure when None).
+        resolution: grid points per axis; `margin`: space around the points.
+
+    Returns the Figure.
+    """
+    X, y = np.asarray(X), np.asarray(y)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4, 4))
+    lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
+    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
+                         np.linspace(lo[1], hi[1], resolution))
+    out = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()].astype(X.dtype)))
+    regions = (out.argmax(axis=1) if out.ndim == 2 else out).reshape(gx.shape)
+    classes = int(max(regions.max(), y.max())) + 1
+    levels = np.arange(classes + 1) - 0.5
+    ax.contourf(gx, gy, regions, levels=levels, cmap=cmap, alpha=0.25)
+    ax.scatter(X[:, 0], X[:, 1], c=y, s=10, cmap=cmap, vmin=0, vmax=classes - 1,
+               edgecolors="k", linewidths=0.3)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    return ax.figure
+
+
+def _graph_layers(output):
+    """The nodes of a graph reachable from `output` (through ``_prev``), by layer: each
+    computed node one layer right of its deepest input, each input just left of its first use."""
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node._prev:
+                visit(parent)
+            order.append(node)  # inputs before the nodes made from them
+
+    visit(output)
+    depth, consumers = {}, defaultdict(list)
+    for node in order:
+        depth[id(node)] = 1 + max((depth[id(p)] for p in node._prev), default=-1)
+        for parent in node._prev:
+            consumers[id(parent)].append(node)
+    for node in order:  # an input (a constant too) sits just left of its first use
+        if not node._prev and consumers[id(node)]:
+            depth[id(node)] = min(depth[id(c)] for c in consumers[id(node)]) - 1
+    layers = defaultdict(list)
+    for node in order:
+        layers[depth[id(node)]].append(node)
+    return [layers[d] for d in sorted(layers)]
+
+
+def plot_graph(output, *, title: str | None = None, figsize=None):
+    """A computational graph, drawn left (inputs) to right (`output`), each node with
+    its value and gradient.
+
+    `output` is a node of a scalar autodiff graph as in micrograd: every node has
+    ``data`` (its value), ``grad`` (d output / d node), ``_prev`` (the nodes it was
+    computed from), ``_op`` (the operation that made it, "" for an input) and
+    optionally ``label`` (a name). Values are printed in green, gradients in red.
+
+    Returns the Figure.
+    """
+    layers = _graph_layers(output)
+    height = max(len(layer) for layer in layers)
+    fig, ax = plt.subplots(figsize=figsize or (2.1 * len(layers) + 1, 1.3 * height + 1))
+    where = {}
+    for col, layer in enumerate(layers):
+        for row, node in enumerate(layer):
+            where[id(node)] = (col, (len(layer) - 1) / 2 - row)  # centred vertically
+    for col, layer in enumerate(layers):
+        for node in layer:
+            x, y = where[id(node)]
+            for parent in node._prev:
+                px, py = where[id(parent)]
+                ax.annotate("", xy=(x - 0.33, y), xytext=(px + 0.33, py),
+                            arrowprops=dict(arrowstyle="->", color="grey", lw=1))
+            op = getattr(node, "_op", "")
+            name = getattr(node, "label", "") or ""
+            head = f"{name} = {op}" if name and op else (name or op)
+            ax.text(x, y + 0.17, head, ha="center", va="center", fontsize=9, weight="bold")
+            ax.text(x, y - 0.02, f"{node.data:.4g}", ha="center", va="center", fontsize=9,
+                    color="green")
+            ax.text(x, y - 0.2, f"{node.grad:.4g}", ha="center", va="center", fontsize=9,
+                    color="red")
+            ax.add_patch(plt.Rectangle((x - 0.33, y - 0.32), 0.66, 0.64, fill=False,
+                                       ec="black", lw=0.8))
+    ax.set_xlim(-0.5, len(layers) - 0.5)
+    ax.set_ylim(-(height - 1) / 2 - 0.5, (height - 1) / 2 + 0.5)
+    ax.axis("off")
+    ax.set_title(title or "values (green) and gradients (red)", fontsize=10)
     fig.tight_layout()
     return fig

@@ -69,8 +69,9 @@ class Runtime:
     def report(self) -> str:
         """The hardware and software block `prepare` prints."""
         lines = [
-            f"Accelerator : {self.accelerator}"
-            + (f" x{self.replicas}" if self.replicas > 1 else ""),
+            f"Accelerator : {self.accelerator}"  # how many chips or cores: a TPU v5e-1 has 1
+            + ("" if self.accelerator == "CPU" and self.replicas == 1 else
+               f" ({self.replicas} device{'s' if self.replicas > 1 else ''})"),
         ]
         lines += [f"  device    : {d}" for d in self.devices]
         lines += [

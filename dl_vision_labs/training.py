@@ -52,12 +52,17 @@ def mnist_datasets(rt, batch_size: int, *, seed: int, limit: int | None = None,
 
 def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt,
         optimizer=keras.optimizers.Adam, loss: str = "sparse_categorical_crossentropy",
-        steps_per_epoch: int | None = None, steps_per_execution: int = 50,
+        ema_momentum: float | None = None, steps_per_epoch: int | None = None,
+        steps_per_execution: int = 50,
         live: plots.LiveCurves | None = None) -> keras.callbacks.History:
     """Compile `model` in ``rt.scope()`` with ``optimizer(learning_rate=learning_rate)`` and `loss`,
     then train it for `epochs` on `train_ds`.
 
     The optimizer is created inside the scope, as a distribution strategy needs.
+    With `ema_momentum` (e.g. 0.999), the optimizer also keeps an exponential
+    moving average of the weights, ``w_avg <- m * w_avg + (1 - m) * w`` after
+    every step, and puts it in place of the weights when training ends
+    (Keras' ``use_ema``): the average of the last steps, without their noise.
     The test set is measured after every epoch (Keras calls it "validation") and
     drawn live (`live` replaces the default `plots.LiveCurves()`).
     `steps_per_execution` steps run per call into the backend: the same updates
@@ -66,8 +71,9 @@ def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt
     """
     if steps_per_epoch is not None:
         steps_per_execution = min(steps_per_execution, steps_per_epoch)
+    averaging = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     with rt.scope():
-        model.compile(optimizer=optimizer(learning_rate=learning_rate), loss=loss,
+        model.compile(optimizer=optimizer(learning_rate=learning_rate, **averaging), loss=loss,
                       metrics=["accuracy"], steps_per_execution=steps_per_execution)
     return model.fit(train_ds, validation_data=test_ds, epochs=epochs,
                      steps_per_epoch=steps_per_epoch, verbose=0,

@@ -21,28 +21,36 @@ def _shared_data_dir() -> Path:
     return path.resolve()
 
 
-@pytest.fixture(scope="session")
-def eight_cpu_devices() -> str:
-    """The XLA_FLAGS value that gives JAX eight simulated CPU devices, as on a TPU.
+SIMULATED_DEVICES = 8  # a TPU's cores
 
-    The eight devices share one process's XLA thread pool, and a data-parallel
-    step can deadlock: some devices wait in the gradient all-reduce for devices
-    whose computation XLA never starts (seen in CI; here every time with two busy
-    loops beside notebook 04, and about once in six runs alone). Tests that use
-    this fixture are marked `serial` (`make test` runs them on their own, after
-    the others), XLA gives up on a stuck all-reduce after 60 s (a healthy one
-    takes milliseconds) and aborts the process, and the notebook test retries
-    only that failure.
+
+@pytest.fixture(scope="session")
+def eight_cpu_devices() -> dict:
+    """Environment variables that give a fresh process eight simulated JAX CPU devices.
+
+    XLA's CPU client runs the simulated devices on one thread pool of
+    max(cores, devices) threads, 8 here. To launch a multi-device computation it
+    first puts one task per device on that pool, and each task waits, holding its
+    thread, while its device already has 32 computations queued (XLA's
+    max_inflight_computations_per_device). The queued computations need pool
+    threads too, and an all-reduce needs one for every device at once: when the
+    launch tasks hold all but a few threads, some devices' share of the gradient
+    all-reduce waits forever for the others (gdb: threads in
+    InProcessCommunicator::AllReduce and in Semaphore::Acquire). PJRT_NPROC sets
+    the pool's size: with twice as many threads as devices, the launch tasks (one
+    per device, one launch at a time) leave a thread for each device's share of a
+    collective (XLA runs one collective at a time), whatever else runs on the
+    machine. Should a collective hang anyway, XLA aborts the process after 60 s.
     """
-    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-    if workers > 1:
-        raise pytest.UsageError(
-            f"this test simulates 8 XLA devices and must run alone, not beside {workers - 1} "
-            "other pytest-xdist worker(s): run `pytest -m serial` without -n "
-            "(`make test` does, after the parallel part)")
-    return ("--xla_force_host_platform_device_count=8 "
-            "--xla_cpu_collective_timeout_seconds=60 "
-            "--xla_cpu_collective_call_terminate_timeout_seconds=60")
+    return {
+        "KERAS_BACKEND": "jax",
+        "JAX_PLATFORMS": "cpu",  # simulated CPU devices, even on a host with a GPU,
+        "CUDA_VISIBLE_DEVICES": "",  # which TensorFlow (tf.data) then leaves alone
+        "XLA_FLAGS": (f"--xla_force_host_platform_device_count={SIMULATED_DEVICES} "
+                      "--xla_cpu_collective_timeout_seconds=60 "
+                      "--xla_cpu_collective_call_terminate_timeout_seconds=60"),
+        "PJRT_NPROC": str(2 * SIMULATED_DEVICES),
+    }
 
 
 @pytest.fixture(scope="session")

@@ -106,8 +106,34 @@ def test_grad_cam_on_an_unsupported_backend_is_a_clear_error(monkeypatch):
         explain.grad_cam(features_model, head_model, _evidence_images()[0], [1, 1, 1, 1])
 
 
-def test_overlay_blends_at_image_size():
-    images = np.full((2, 32, 32, 3), 255, dtype=np.uint8)
-    heat = np.zeros((2, 4, 4), dtype="float32")
-    out = explain.overlay(images, heat, alpha=0.5)
-    assert out.shape == (2, 32, 32, 3) and 0.0 <= out.min() and out.max() <= 1.0
+def test_overlay_blends_the_colored_heatmap_into_the_image():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    unit = images / np.float32(255)  # uint8 images are scaled to [0, 1] first
+    heat = np.stack([np.zeros((2, 2)), np.ones((2, 2))]).astype("float32")
+    # Gray colormap: heat h is the colour (h, h, h), so each pixel is (1 - a) x + a h.
+    out = explain.overlay(images, heat, alpha=0.25, cmap="gray")
+    assert out.shape == (2, 8, 8, 3) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0], 0.75 * unit[0], atol=1e-6)
+    np.testing.assert_allclose(out[1], 0.75 * unit[1] + 0.25, atol=1e-6)
+    # alpha 0 gives the image back, alpha 1 the coloured heatmap (jet: 0 is dark blue, 1 dark red).
+    np.testing.assert_allclose(explain.overlay(images, heat, alpha=0.0), unit, atol=1e-6)
+    only_heat = explain.overlay(images, heat, alpha=1.0)
+    np.testing.assert_allclose(only_heat[0], np.broadcast_to([0, 0, 0.5], (8, 8, 3)), atol=1e-6)
+    np.testing.assert_allclose(only_heat[1], np.broadcast_to([0.5, 0, 0], (8, 8, 3)), atol=1e-6)
+    # Images already in [0, 1] are used as they are; heat outside [0, 1] is clipped.
+    np.testing.assert_allclose(explain.overlay(unit, 3 * heat - 1, alpha=0.5, cmap="gray"),
+                               0.5 * unit + 0.5 * heat[:, :1, :1, None], atol=1e-6)
+
+
+def test_overlay_resizes_the_heatmap_in_place():
+    """A hot top-left quarter of a 2x2 map covers the top-left corner of the 32x32 image."""
+    heat = np.zeros((1, 2, 2), dtype="float32")
+    heat[0, 0, 0] = 1.0
+    out = explain.overlay(np.zeros((1, 32, 32, 3), np.uint8), heat, alpha=1.0, cmap="gray")
+    assert out.shape == (1, 32, 32, 3)
+    gray = out[0, ..., 0]
+    np.testing.assert_allclose(out[0], gray[..., None].repeat(3, axis=-1))
+    assert gray[:8, :8].min() == pytest.approx(1.0) and gray[24:, :].max() == 0.0
+    assert gray[:, 24:].max() == 0.0
+    assert np.all(np.diff(gray[0]) <= 1e-6) and np.all(np.diff(gray[:, 0]) <= 1e-6)

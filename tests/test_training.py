@@ -62,3 +62,24 @@ def test_fit_counts_epochs_in_steps_with_a_repeating_dataset(rt):
     assert isinstance(model.optimizer, keras.optimizers.SGD)
     assert len(history.history["loss"]) == 3
     assert int(model.optimizer.iterations) == 12  # 3 "epochs" of 4 steps
+
+
+def test_fit_can_average_the_weights_of_the_last_steps(rt):
+    """With ema_momentum the model ends with the moving average of its weights, not the last ones."""
+    x = np.random.default_rng(0).random((32, 28, 28, 1), dtype="float32")
+    ds = data.to_dataset(x, np.arange(32) % 10, batch_size=8)
+    model = models.five_layer_mlp("relu", seed=0)
+    last = {}
+
+    class LastWeights(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            last["w"] = [np.array(w) for w in self.model.get_weights()]
+
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")  # builds the weights
+    start = [np.array(w) for w in model.get_weights()]
+    training.fit(model, ds, ds, learning_rate=0.01, epochs=2, rt=rt, ema_momentum=0.9,
+                 live=LastWeights())
+    assert model.optimizer.use_ema and model.optimizer.ema_momentum == pytest.approx(0.9)
+    final = model.get_weights()
+    assert not np.allclose(final[0], last["w"][0])  # not the last step's weights...
+    assert not np.allclose(final[0], start[0])       # ...nor the initial ones: their average

@@ -37,6 +37,7 @@ class Result:
     seconds: float
     error: str | None
     metrics: dict
+    checks: list = dataclasses.field(default_factory=list)  # exercise checks (check.py), in order
 
     def passed(self, smoke: bool) -> bool:
         if self.error:
@@ -133,18 +134,27 @@ def parse_value(text: str):
 
 
 def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | None = None,
-                 kernel_name: str = "python3", backend: str | None = None) -> Result:
-    """Execute one notebook with papermill; return its wall time, error and metrics.
+                 kernel_name: str = "python3", backend: str | None = None,
+                 env: dict | None = None, allow_errors: bool = False) -> Result:
+    """Execute one notebook with papermill; return its wall time, error, metrics and checks.
 
-    `backend` ("tensorflow" or "jax") sets KERAS_BACKEND for the notebook's kernel.
+    `backend` ("tensorflow" or "jax") sets KERAS_BACKEND for the notebook's kernel; `env`
+    adds variables (e.g. ``LABS_STRICT_CHECKS=1``: a failed exercise check stops the run).
+    The exercise checks' results (`dl_vision_labs.check`) come back in `Result.checks`.
+    With `allow_errors`, the cells after a failing one still run (the executed notebook
+    keeps every error; `Result.error` names the first).
     """
     import papermill
 
     metrics_file = out_dir / f"{path.stem}.metrics.json"
     metrics_file.unlink(missing_ok=True)
+    checks_file = out_dir / f"{path.stem}.checks.jsonl"
+    checks_file.unlink(missing_ok=True)
     env = {
         "LABS_METRICS_FILE": str(metrics_file),
         "LABS_WORK_DIR": str(out_dir / "work"),
+        "LABS_CHECKS_FILE": str(checks_file),
+        **(env or {}),
     }
     if os.environ.get("LABS_DATA_DIR"):
         # The kernel runs in the notebook's folder: a relative path given here
@@ -160,6 +170,7 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
         papermill.execute_notebook(
             str(path), str(out_dir / path.name), parameters=parameters, cwd=str(path.parent),
             kernel_name=kernel_name, progress_bar=False, execution_timeout=timeout,
+            **({"allow_errors": True} if allow_errors else {}),
         )
     except papermill.PapermillExecutionError as err:
         error = f"{err.ename}: {err.evalue}"
@@ -173,7 +184,9 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     metrics = json.loads(metrics_file.read_text())["metrics"] if metrics_file.is_file() else {}
     if error is None and not metrics:
         error = "the notebook recorded no metric (dl_vision_labs.report.record was never called)"
-    return Result(path.stem, seconds, error, metrics)
+    checks = ([json.loads(line) for line in checks_file.read_text().splitlines() if line.strip()]
+              if checks_file.is_file() else [])
+    return Result(path.stem, seconds, error, metrics, checks)
 
 
 def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
