@@ -30,6 +30,8 @@ import re
 import numpy as np
 from keras import Input, Model, layers, ops
 
+from .classic import numerical_gradient as _numerical_gradient  # f() against x, in place
+
 
 def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
     """How far a hand-written batch-normalization layer is from `keras.layers.BatchNormalization`.
@@ -267,20 +269,6 @@ def _compare(got, want, what: str, *, rtol: float = 1e-4, atol: float = 1e-6) ->
         at = f" at {_where(i)}" if error.ndim else ""
         raise Wrong(f"{what} differs from the reference: largest error "
                     f"{error.max():.3g}{at} (got {got[i]:.6g}, expected {want[i]:.6g})")
-
-
-def _numerical_gradient(f, x: np.ndarray, h: float = 1e-5) -> np.ndarray:
-    """Central differences of the scalar f() with respect to the array x (changed in place)."""
-    grad = np.zeros_like(x, dtype=np.float64)
-    for i in np.ndindex(x.shape):
-        old = x[i]
-        x[i] = old + h
-        up = f()
-        x[i] = old - h
-        down = f()
-        x[i] = old
-        grad[i] = (up - down) / (2 * h)
-    return grad
 
 
 def _compare_gradient(got, numerical: np.ndarray, name: str, tolerance: float = 1e-5) -> None:

@@ -20,6 +20,7 @@ import subprocess
 import time
 import tomllib
 from pathlib import Path
+from unittest import mock
 
 import nbformat
 import pytest
@@ -141,17 +142,9 @@ def package_url() -> str:
 @contextlib.contextmanager
 def kernel_env(env: Path, backend: str):
     """Environment of a kernel in `env`: its kernel spec found, Keras on `backend`."""
-    saved = {k: os.environ.get(k) for k in ("JUPYTER_PATH", "KERAS_BACKEND")}
-    os.environ["JUPYTER_PATH"] = str(env / "share" / "jupyter")
-    os.environ["KERAS_BACKEND"] = backend
-    try:
+    with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(env / "share" / "jupyter"),
+                                      "KERAS_BACKEND": backend}):
         yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def run_dir(name: str) -> Path:
@@ -260,9 +253,7 @@ def test_notebook_runs_on_colab_set(name, path, tmp_path, shared_data, monkeypat
         return
     assert result.error is None, result.error
     assert result.metrics, "the notebook recorded no metric"
-    executed = json.loads((tmp_path / path.name).read_text())
-    code_cells = [c for c in executed["cells"] if c["cell_type"] == "code"]
-    assert all(c["execution_count"] for c in code_cells), "a code cell did not run"
-    printed = "".join("".join(o.get("text", "")) for c in code_cells for o in c["outputs"])
+    ran, printed = runner.executed_output(tmp_path / path.name)
+    assert ran, "a code cell did not run"
     assert f"Keras backend: {backend}" in printed
     assert "Python      : 3.13" in printed

@@ -189,6 +189,13 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     return Result(path.stem, seconds, error, metrics, checks)
 
 
+def executed_output(path: Path) -> tuple[bool, str]:
+    """Of an executed notebook: whether every code cell ran, and all the text they printed."""
+    cells = [c for c in json.loads(Path(path).read_text())["cells"] if c["cell_type"] == "code"]
+    printed = "".join("".join(o.get("text", "")) for c in cells for o in c["outputs"])
+    return all(c["execution_count"] for c in cells), printed
+
+
 def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
     rows = []
     for r in results:
