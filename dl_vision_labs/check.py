@@ -123,10 +123,15 @@ HINTS = {
                "(the kept outputs grow so that their expected sum is unchanged). Outside "
                "training: x unchanged.",
     # 05
-    "batch_norm": "In training: mean, variance = ops.moments(x, axes=all but the last); update "
-                  "the moving averages (m·old + (1 − m)·new, with .assign). In inference: use "
-                  "the moving mean and variance instead. Then (x − mean) / sqrt(variance + "
-                  "epsilon), times alpha plus beta.",
+    "batch_moments": "Every axis but the last: axes = list(range(len(x.shape) - 1)), i.e. [0] "
+                     "for [batch, n] and [0, 1, 2] for [batch, height, width, n]; then "
+                     "ops.moments(x, axes=axes) returns (mean, variance).",
+    "normalize": "x_hat = (x − mean) / ops.sqrt(variance + epsilon); return alpha * x_hat + "
+                 "beta (broadcasting applies the per-channel values everywhere).",
+    "batch_norm": "In training: mean, variance = batch_moments(x), and update the moving "
+                  "averages with .assign(m·old + (1 − m)·new), m = self.momentum. In "
+                  "inference: the moving mean and variance instead. Either way, return "
+                  "normalize(x, mean, variance, self.alpha, self.beta, self.epsilon).",
     # 07
     "unfreeze_top": "backbone.trainable = True first (it unfreezes every layer), then loop over "
                     "enumerate(backbone.layers) and set layer.trainable = False for the layers "
@@ -134,6 +139,9 @@ HINTS = {
     "class_activation_map": "w = kernel[:, 0] (one weight per channel k), times +1 for a "
                             "predicted dog (1) and −1 for a cat (0); then Σ_k w_k·A[n, y, x, k]: "
                             "np.einsum(\"nyxk,nk->nyx\", features, sign[:, None] * w).",
+    "grad_cam_map": "alpha = gradients.mean(axis=(1, 2)) gives one weight per image and feature "
+                    "map, (N, K); then np.einsum(\"nyxk,nk->nyx\", features, alpha), and "
+                    "np.maximum(0, ...) keeps the positive evidence.",
     # 09
     "discriminator_loss": "With D = σ(ℓ): −log σ(ℓ) = softplus(−ℓ) and −log(1 − σ(ℓ)) = "
                           "softplus(ℓ). Average each over its batch (ops.mean) and add them.",
@@ -577,6 +585,40 @@ def dense_params(fn) -> None:
 
 # --- exercises of notebook 05: batch normalization -------------------------------------
 
+def batch_moments(fn) -> None:
+    """`fn(x)` -> (mean, variance) over every axis but the last, dense and conv inputs."""
+    def test():
+        rng = np.random.default_rng(0)
+        for kind, shape in (("dense", (32, 20)), ("conv", (8, 6, 6, 5))):
+            x = (rng.normal(size=shape) * 3 + 2).astype("float32")
+            out = fn(x)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise Wrong("return two values: the mean and the variance")
+            axes = tuple(range(len(shape) - 1))
+            for what, got, want in (("mean", out[0], x.mean(axis=axes, dtype=np.float64)),
+                                    ("variance", out[1], x.var(axis=axes, dtype=np.float64))):
+                if _np(got).shape != want.shape:
+                    raise Wrong(f"the {what} of a {kind} input {shape} has shape "
+                                f"{_np(got).shape}, expected {want.shape} (one per channel: "
+                                f"average over every axis but the last)")
+                _compare(got, want, f"the {what} of a {kind} input", rtol=1e-4, atol=1e-5)
+    _run("batch_moments", test)
+
+
+def normalize(fn) -> None:
+    """`fn(x, mean, variance, alpha, beta, epsilon)`: alpha·(x − mean)/√(variance + ε) + beta."""
+    def test():
+        rng = np.random.default_rng(1)
+        x = rng.normal(size=(4, 3, 3, 5)) * 2 + 1
+        mean, alpha, beta = rng.normal(size=5), rng.uniform(0.5, 2, 5), rng.normal(size=5)
+        variance = np.array([0.0, 0.5, 1.0, 2.0, 9.0])  # a constant channel: ε keeps it finite
+        want = alpha * (x - mean) / np.sqrt(variance + 1e-3) + beta
+        got = fn(*(v.astype("float32") for v in (x, mean, variance, alpha, beta)), 1e-3)
+        _compare(got, want, "the normalized output", rtol=1e-4, atol=1e-4)
+    _run("normalize", test)
+
+
+
 def batch_norm(layer_class) -> None:
     """`layer_class`: a batch-normalization layer, compared with Keras' own
     (`compare_batch_norm`) in training and in inference, dense and conv."""
@@ -645,6 +687,23 @@ def class_activation_map(fn) -> None:
                         "for class 0 is −w")
         _compare(got, want, "the class activation map", rtol=1e-4, atol=1e-5)
     _run("class_activation_map", test)
+
+
+def grad_cam_map(fn) -> None:
+    """`fn(features, gradients)`: ReLU(Σ_k α_k·A[n, y, x, k]), α = gradients' mean over (y, x)."""
+    def test():
+        rng = np.random.default_rng(0)
+        features = rng.uniform(0, 2, size=(2, 3, 4, 5))
+        gradients = rng.normal(size=(2, 3, 4, 5))
+        want = np.zeros((2, 3, 4))
+        for n, y, x in np.ndindex(want.shape):
+            alpha = [gradients[n, :, :, k].mean() for k in range(5)]
+            want[n, y, x] = max(0.0, sum(alpha[k] * features[n, y, x, k] for k in range(5)))
+        got = _np(fn(features.astype("float32"), gradients.astype("float32")))
+        if got.shape == want.shape and got.min() < -1e-6:
+            raise Wrong("the map has negative values: keep only the positive evidence (ReLU)")
+        _compare(got, want, "the Grad-CAM map", rtol=1e-4, atol=1e-5)
+    _run("grad_cam_map", test)
 
 
 # --- exercises of notebook 09: the DCGAN's losses ----------------------------------------

@@ -2,6 +2,7 @@
 
     heat = dl_vision_labs.explain.class_activation_map(feature_maps, dense_kernel, classes)
     heat = dl_vision_labs.explain.grad_cam(features_model, head_model, images, classes)
+    A, dA = dl_vision_labs.explain.score_gradients(features_model, head_model, images, classes)
     shown = dl_vision_labs.explain.overlay(images, heat)   # images with the heatmap on top
 
 * **CAM** (Zhou et al. 2016, "Learning Deep Features for Discriminative
@@ -59,8 +60,9 @@ def class_activation_map(feature_maps, kernel, class_index):
     return normalize(ops.einsum("nyxk,nk->nyx", features, weights))
 
 
-def grad_cam(features_model, head_model, images, class_index):
-    """Grad-CAM maps for `images`.
+def score_gradients(features_model, head_model, images, class_index):
+    """The feature maps ``A`` of `images` and the gradient of each image's class score
+    with respect to them, both ``(N, h, w, C)`` NumPy arrays: what Grad-CAM combines.
 
     Args:
         features_model: a Keras model from the images to the feature maps ``A``
@@ -70,9 +72,8 @@ def grad_cam(features_model, head_model, images, class_index):
         images: a batch `features_model` accepts.
         class_index: ``(N,)`` the class to explain for each image.
 
-    ``alpha_k = mean over (y, x) of d score / d A[y, x, k]``, then
-    ``ReLU(sum_k alpha_k A_k)``. The gradient comes from the backend's own
-    automatic differentiation (TensorFlow's GradientTape or `jax.grad`).
+    The gradient comes from the backend's own automatic differentiation
+    (TensorFlow's GradientTape or `jax.grad`).
     """
     feature_maps = features_model(images, training=False)
 
@@ -80,8 +81,16 @@ def grad_cam(features_model, head_model, images, class_index):
         return ops.sum(_class_score(head_model(a, training=False), class_index))
 
     grads = _gradient(total_score, feature_maps)          # d score / d A, (N, h, w, C)
-    alpha = ops.mean(grads, axis=(1, 2))                   # one weight per feature map
-    return normalize(ops.einsum("nyxk,nk->nyx", feature_maps, alpha))
+    return ops.convert_to_numpy(feature_maps), ops.convert_to_numpy(grads)
+
+
+def grad_cam(features_model, head_model, images, class_index):
+    """Grad-CAM maps for `images` (arguments as for `score_gradients`):
+    ``alpha_k = mean over (y, x) of d score / d A[y, x, k]``, then ``ReLU(sum_k alpha_k A_k)``.
+    """
+    feature_maps, grads = score_gradients(features_model, head_model, images, class_index)
+    alpha = grads.mean(axis=(1, 2))                        # one weight per feature map
+    return normalize(np.einsum("nyxk,nk->nyx", feature_maps, alpha))
 
 
 def _gradient(fn, x):

@@ -91,7 +91,7 @@ def test_lesson_exercises_follow_the_conventions(path):
     nb = nbformat.read(path, as_version=4)
     assert exercises.lesson_problems(nb, path.name) == []
     names = [n for _, n in exercises.holes(nb)]
-    assert 1 <= len(names) <= 6, f"{path.name} has {len(names)} exercises: {names}"
+    assert 3 <= len(names) <= 6, f"{path.name} has {len(names)} exercises: {names}"
     for name in names:
         assert name in check.HINTS, f"exercise '{name}' has no hint in check.HINTS"
         assert callable(getattr(check, name, None)), f"no check.{name}"
@@ -390,6 +390,13 @@ def _cases():
                     if training else x,
                     lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate),
                     "expected 1/(1 − 0.25)"),
+        "batch_moments": (check.batch_moments,
+                          lambda x: keras.ops.moments(x, axes=list(range(x.ndim - 1))),
+                          lambda x: keras.ops.moments(x, axes=[0]), "one per channel"),
+        "normalize": (check.normalize,
+                      lambda x, m, v, a, b, eps: a * (x - m) / np.sqrt(v + eps) + b,
+                      lambda x, m, v, a, b, eps: a * (x - m) / (v + eps) + b,
+                      "differs from the reference"),
         "batch_norm": (check.batch_norm, keras.layers.BatchNormalization, _NoMovingAverage,
                        "in inference (dense input)"),
         "discriminator_loss": (check.discriminator_loss,
@@ -410,6 +417,11 @@ def _cases():
                                  * np.where(p == 1, 1, -1)[:, None, None],
                                  lambda A, w, p: np.einsum("nyxk,k->nyx", A, w[:, 0]),
                                  "wrong sign"),
+        "grad_cam_map": (check.grad_cam_map,
+                         lambda A, G: np.maximum(0, np.einsum("nyxk,nk->nyx", A,
+                                                              G.mean(axis=(1, 2)))),
+                         lambda A, G: np.einsum("nyxk,nk->nyx", A, G.mean(axis=(1, 2))),
+                         "ReLU"),
         "gan": (check.gan, _gan_class(right=True), _gan_class(right=False), "generator"),
         "sigmoid_backward": (check.sigmoid_backward, _sigmoid_backward,
                              lambda s, upstream: s * (1 - s), "upstream"),
