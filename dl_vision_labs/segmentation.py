@@ -1,0 +1,151 @@
+"""Semantic segmentation data and measures: scenes of MNIST digits, and IoU.
+
+    scenes = dl_vision_labs.segmentation.digit_scenes(mnist.x_train, mnist.y_train, 6000, seed=1)
+    scenes.images.shape, scenes.masks.shape      # (6000, 64, 64, 1) uint8, (6000, 64, 64) uint8
+    ious = dl_vision_labs.segmentation.iou_per_class(masks, predicted, classes=11)
+
+A scene is a ``size`` × ``size`` canvas with one to three digits, each resized to a random
+side in ``scale`` and put at a random place; they may overlap. The scene's pixel is the
+brightest ink there (the maximum). Each pixel's label is 0 (background) or ``digit + 1``
+(classes 1..10 stand for the digits 0..9), by one rule: **a pixel belongs to a digit where
+that digit's resized ink is at least half intensity (128); where two digits overlap, the
+one placed later (drawn on top) owns it.** Everything is computed from the source arrays
+and the seed with NumPy alone, so the same MNIST arrays (offline files or
+tensorflow_datasets) give the same scenes on every machine. Train scenes are made from
+MNIST's training images only, test scenes from its test images only (`scene_splits`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+
+import numpy as np
+
+from .files import atomic_write, cache_dir
+
+BACKGROUND = 0
+CLASS_NAMES = ("background",) + tuple(str(d) for d in range(10))
+INK = 128  # a digit owns the pixels where its resized ink is at least this bright
+_VERSION = 1  # part of the cache key: bump when the generator's output changes
+
+
+@dataclasses.dataclass
+class Scenes:
+    """Segmentation examples: `images` (N, size, size, 1) uint8 and `masks` (N, size, size)
+    uint8 labels, 0 background and ``d + 1`` for digit d (`CLASS_NAMES`)."""
+
+    images: np.ndarray
+    masks: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __repr__(self) -> str:
+        return (f"Scenes({len(self)} of {self.images.shape[1]}×{self.images.shape[2]} px, "
+                f"{(self.masks > 0).mean():.1%} of pixels on a digit)")
+
+
+def resize(image: np.ndarray, side: int) -> np.ndarray:
+    """Bilinear resize of a 2-D uint8 image to ``side`` × ``side`` (pixel centres aligned)."""
+    image = np.asarray(image, dtype=np.float64)
+    h, w = image.shape
+
+    def axis(n_in):
+        pos = np.clip((np.arange(side) + 0.5) * n_in / side - 0.5, 0, n_in - 1)
+        lo = np.floor(pos).astype(int)
+        hi = np.minimum(lo + 1, n_in - 1)
+        return lo, hi, pos - lo
+
+    r0, r1, fr = axis(h)
+    c0, c1, fc = axis(w)
+    top = image[r0][:, c0] * (1 - fc) + image[r0][:, c1] * fc
+    bottom = image[r1][:, c0] * (1 - fc) + image[r1][:, c1] * fc
+    out = top * (1 - fr)[:, None] + bottom * fr[:, None]
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def digit_scenes(images, labels, count: int, *, size: int = 64, digits=(1, 3), scale=(24, 40),
+                 seed: int = 0) -> Scenes:
+    """`count` scenes of digits drawn from `images` (N, 28, 28[, 1]) uint8 with `labels`.
+
+    Args:
+        digits: the fewest and the most digits in a scene.
+        scale: the smallest and largest side, in pixels, of a resized 28×28 digit.
+        seed: the same seed and source arrays give the same scenes.
+    """
+    images = np.asarray(images)
+    images = images.reshape(images.shape[0], images.shape[1], images.shape[2])
+    labels = np.asarray(labels).reshape(-1)
+    if len(images) != len(labels) or len(images) == 0:
+        raise ValueError(f"need as many labels as images, and at least one: got {len(images)} "
+                         f"images and {len(labels)} labels")
+    if not (1 <= digits[0] <= digits[1]):
+        raise ValueError(f"digits must be (fewest, most) with 1 <= fewest <= most, got {digits}")
+    if not (1 <= scale[0] <= scale[1] <= size):
+        raise ValueError(f"scale must be (smallest, largest) side with 1 <= smallest <= largest "
+                         f"<= size={size}, got {scale}")
+    rng = np.random.default_rng(seed)
+    x = np.zeros((count, size, size), np.uint8)
+    y = np.zeros((count, size, size), np.uint8)
+    for n in range(count):
+        for _ in range(rng.integers(digits[0], digits[1] + 1)):
+            i = rng.integers(len(images))
+            side = int(rng.integers(scale[0], scale[1] + 1))
+            row, col = rng.integers(0, size - side + 1, size=2)
+            ink = resize(images[i], side)
+            window = (n, slice(row, row + side), slice(col, col + side))
+            x[window] = np.maximum(x[window], ink)
+            y[window] = np.where(ink >= INK, labels[i] + 1, y[window])  # drawn on top: owns it
+    return Scenes(x[..., None], y)
+
+
+def scene_splits(arrays, *, train: int, test: int, seed: int = 0, **options) -> tuple:
+    """``(train_scenes, test_scenes)`` from a dataset of digits (`dl_vision_labs.data.load`):
+    train scenes from its training images only, test scenes from its test images only.
+    Cached in `dl_vision_labs.files.cache_dir()` (keyed by the source arrays, the counts,
+    `seed` and `options` of `digit_scenes`); a cached file is written atomically."""
+    out = []
+    for split, count, x, y in (("train", train, arrays.x_train, arrays.y_train),
+                               ("test", test, arrays.x_test, arrays.y_test)):
+        key = hashlib.sha256()
+        for part in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
+            key.update(part.tobytes())
+        key.update(repr((_VERSION, split, count, seed, sorted(options.items()))).encode())
+        path = cache_dir() / "scenes" / f"{split}-{count}-{key.hexdigest()[:16]}.npz"
+        if path.exists():
+            with np.load(path, allow_pickle=False) as f:
+                out.append(Scenes(f["images"], f["masks"]))
+            continue
+        split_seed = seed * 2 + (split == "test")  # different scenes for train and test
+        scenes = digit_scenes(x, y, count, seed=split_seed, **options)
+        atomic_write(path, lambda tmp, s=scenes: np.savez(tmp, images=s.images, masks=s.masks))
+        out.append(scenes)
+    return tuple(out)
+
+
+def confusion(y_true, y_pred, classes: int) -> np.ndarray:
+    """``(classes, classes)`` pixel counts: row = true class, column = predicted class."""
+    y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
+    y_pred = np.asarray(y_pred).reshape(-1).astype(np.int64)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"true and predicted labels differ in size: {y_true.size} and "
+                         f"{y_pred.size}")
+    return np.bincount(y_true * classes + y_pred, minlength=classes**2).reshape(classes, classes)
+
+
+def iou_per_class(y_true, y_pred, classes: int) -> np.ndarray:
+    """IoU of each class, ``|true ∩ predicted| / |true ∪ predicted|`` over all pixels;
+    NaN for a class that is neither present nor predicted (it cannot be scored)."""
+    c = confusion(y_true, y_pred, classes).astype(np.float64)
+    intersection = np.diag(c)
+    union = c.sum(axis=0) + c.sum(axis=1) - intersection
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(union > 0, intersection / union, np.nan)
+
+
+def mean_iou(y_true, y_pred, classes: int, *, ignore=(BACKGROUND,)) -> float:
+    """The mean of `iou_per_class` over the classes not in `ignore` that can be scored."""
+    ious = iou_per_class(y_true, y_pred, classes)
+    keep = [c for c in range(classes) if c not in ignore]
+    return float(np.nanmean(ious[keep]))

@@ -1,0 +1,110 @@
+"""Scenes of digits for segmentation (generator, label rule, splits, cache) and IoU."""
+
+import types
+
+import keras
+import numpy as np
+import pytest
+
+from dl_vision_labs import segmentation
+
+
+def _digits(values, labels):
+    """Constant 28×28 'digits': image i is all values[i], labelled labels[i]."""
+    images = np.stack([np.full((28, 28, 1), v, np.uint8) for v in values])
+    return images, np.array(labels)
+
+
+def _mnist_like(n=40, seed=0):
+    rng = np.random.default_rng(seed)
+    images = np.zeros((n, 28, 28, 1), np.uint8)
+    images[:, 6:22, 10:18] = rng.integers(0, 256, size=(n, 16, 8, 1))
+    return images, rng.integers(0, 10, n)
+
+
+def test_resize_keeps_constants_and_the_identity():
+    image = np.arange(28 * 28, dtype=np.int64).reshape(28, 28) % 256
+    assert np.array_equal(segmentation.resize(image.astype(np.uint8), 28), image)
+    assert np.all(segmentation.resize(np.full((28, 28), 77, np.uint8), 37) == 77)
+    assert segmentation.resize(np.zeros((28, 28), np.uint8), 13).shape == (13, 13)
+
+
+def test_scenes_are_deterministic_and_depend_on_the_seed():
+    images, labels = _mnist_like()
+    a = segmentation.digit_scenes(images, labels, 20, seed=3)
+    b = segmentation.digit_scenes(images, labels, 20, seed=3)
+    c = segmentation.digit_scenes(images, labels, 20, seed=4)
+    assert a.images.shape == (20, 64, 64, 1) and a.masks.shape == (20, 64, 64)
+    assert a.images.dtype == np.uint8 and a.masks.dtype == np.uint8
+    assert np.array_equal(a.images, b.images) and np.array_equal(a.masks, b.masks)
+    assert not np.array_equal(a.images, c.images)
+
+
+def test_a_pixel_is_labelled_exactly_where_some_digit_has_half_ink():
+    images, labels = _mnist_like()
+    scenes = segmentation.digit_scenes(images, labels, 30, seed=1)
+    assert np.array_equal(scenes.masks > 0, scenes.images[..., 0] >= segmentation.INK)
+    assert set(np.unique(scenes.masks)) <= set(range(11))
+    assert set(np.unique(scenes.masks)) - {0} <= set(labels + 1)
+
+
+def test_the_digit_drawn_later_owns_the_overlap_even_when_darker():
+    # two whole-canvas digits (side = size): they overlap everywhere
+    images, labels = _digits([255, 140], [4, 6])
+    scenes = segmentation.digit_scenes(images, labels, 60, size=28, digits=(2, 2),
+                                       scale=(28, 28), seed=0)
+    for image, mask in zip(scenes.images[..., 0], scenes.masks):
+        assert len(np.unique(mask)) == 1  # one digit owns the whole overlap
+    owner = scenes.masks[:, 0, 0]
+    bright_present = scenes.images[:, 0, 0, 0] == 255
+    assert np.any(bright_present & (owner == 7)), "the darker digit, drawn later, must own it"
+    assert np.any(owner == 5)
+
+
+def test_train_and_test_scenes_come_from_their_own_split():
+    x_train, y_train = _digits([200] * 5, [1] * 5)
+    x_test, y_test = _digits([100] * 5, [2] * 5)
+    arrays = types.SimpleNamespace(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+    train, test = segmentation.scene_splits(arrays, train=10, test=10, seed=0)
+    assert set(np.unique(train.images)) == {0, 200} and set(np.unique(train.masks)) == {0, 2}
+    assert set(np.unique(test.images)) == {0, 100} and set(np.unique(test.masks)) == {0}  # < INK
+
+
+def test_scene_splits_are_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
+    x, y = _mnist_like()
+    arrays = types.SimpleNamespace(x_train=x, y_train=y, x_test=x[::-1], y_test=y[::-1])
+    first = segmentation.scene_splits(arrays, train=8, test=4, seed=2)
+    files = sorted((tmp_path / "scenes").glob("*.npz"))
+    assert len(files) == 2 and not list((tmp_path / "scenes").glob(".*"))
+    second = segmentation.scene_splits(arrays, train=8, test=4, seed=2)
+    for a, b in zip(first, second):
+        assert np.array_equal(a.images, b.images) and np.array_equal(a.masks, b.masks)
+    assert not np.array_equal(first[0].masks[:4], first[1].masks)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(digits=(0, 2)), "digits"), (dict(scale=(10, 80)), "scale"),
+])
+def test_bad_scene_options_are_refused(bad, message):
+    images, labels = _mnist_like()
+    with pytest.raises(ValueError, match=message):
+        segmentation.digit_scenes(images, labels, 2, **bad)
+
+
+def test_iou_by_hand_with_an_absent_class():
+    y_true = np.array([[0, 1, 1, 2]])
+    y_pred = np.array([[0, 1, 2, 2]])
+    ious = segmentation.iou_per_class(y_true, y_pred, classes=4)
+    assert ious[0] == 1.0 and ious[1] == 0.5 and ious[2] == 0.5 and np.isnan(ious[3])
+    assert segmentation.mean_iou(y_true, y_pred, classes=4) == 0.5  # background and 3 left out
+    assert segmentation.iou_per_class([1, 1], [2, 2], classes=3)[1] == 0.0
+
+
+def test_iou_agrees_with_keras_mean_iou():
+    rng = np.random.default_rng(0)
+    y_true, y_pred = rng.integers(0, 5, (3, 8, 8)), rng.integers(0, 5, (3, 8, 8))
+    reference = keras.metrics.MeanIoU(num_classes=5)
+    reference.update_state(y_true, y_pred)
+    ours = np.nanmean(segmentation.iou_per_class(y_true, y_pred, classes=5))
+    assert ours == pytest.approx(float(reference.result()), rel=1e-6)
