@@ -116,6 +116,19 @@ def test_exercise_notebook_is_clean_and_holds_no_solution(path):
     assert not survived, f"solution lines in {path.name}: {sorted(survived)}"
 
 
+def test_readme_lists_every_exercise_in_its_lesson_row():
+    lines = (notebooks.ROOT / "README.md").read_text(encoding="utf-8").splitlines()
+    start = lines.index("| lesson | exercises |")
+    table = [line for line in lines[start + 2:] if line.startswith("|")]
+    table = table[:next((i for i, line in enumerate(lines[start + 2:]) if not line.startswith("|")),
+                        len(table))]
+    for path in LESSONS:
+        row = next((line for line in table if line.startswith(f"| {path.name[:2]} ")), None)
+        assert row, f"README's exercise table has no row for {path.name}"
+        for _, name in exercises.holes(nbformat.read(path, as_version=4)):
+            assert f"`{name}`" in row, f"README's row for {path.name[:2]} misses `{name}`"
+
+
 def test_badges_list_lessons_and_exercises_side_by_side():
     text = notebooks.badges_file_text()
     for path in EXERCISES:
