@@ -1,7 +1,8 @@
 """Notebook 05's hand-written BatchNorm layer equals keras.layers.BatchNormalization.
 
 The layer is defined once, in the notebook cell tagged ``batch-norm-layer``
-(students read and edit it there); this test executes that cell and checks it.
+(students read and edit it there), from the notebook's functions ``batch_moments`` and
+``normalize`` (cells of their own); this test executes those cells and checks the layer.
 """
 
 import keras
@@ -21,7 +22,11 @@ def BatchNorm():
     cells = notebooks.tagged(nb, "batch-norm-layer")
     assert len(cells) == 1, "notebook 05 needs exactly one cell tagged 'batch-norm-layer'"
     namespace = {"keras": keras, "ops": keras.ops}
-    exec(compile(cells[0].source, f"{NOTEBOOK.name}[batch-norm-layer]", "exec"), namespace)
+    helpers = [c for c in nb.cells if c.cell_type == "code"
+               and c.source.startswith(("def batch_moments(", "def normalize("))]
+    assert len(helpers) == 2, "notebook 05 needs one cell for batch_moments and one for normalize"
+    for cell in [*helpers, cells[0]]:
+        exec(compile(cell.source, NOTEBOOK.name, "exec"), namespace)
     return namespace["BatchNorm"]
 
 
