@@ -52,13 +52,30 @@ def test_the_digit_drawn_later_owns_the_overlap_even_when_darker():
     # two whole-canvas digits (side = size): they overlap everywhere
     images, labels = _digits([255, 140], [4, 6])
     scenes = segmentation.digit_scenes(images, labels, 60, size=28, digits=(2, 2),
-                                       scale=(28, 28), seed=0)
+                                       scale=(28, 28), gap=None, seed=0)
     for image, mask in zip(scenes.images[..., 0], scenes.masks):
         assert len(np.unique(mask)) == 1  # one digit owns the whole overlap
     owner = scenes.masks[:, 0, 0]
     bright_present = scenes.images[:, 0, 0, 0] == 255
     assert np.any(bright_present & (owner == 7)), "the darker digit, drawn later, must own it"
     assert np.any(owner == 5)
+
+
+def test_digits_keep_their_gap():
+    images, labels = _mnist_like(n=10)
+    labels = np.arange(10)  # each source image its own class: digits are told apart by label
+    scenes = segmentation.digit_scenes(images, labels, 40, scale=(30, 40), seed=5)
+    masks = scenes.masks.astype(int)
+    touching = 0
+    for dr, dc in [(0, 1), (1, 0), (1, 1), (1, -1)]:  # 8-neighbours
+        a = masks[:, max(dr, 0):masks.shape[1] + min(dr, 0), max(dc, 0):masks.shape[2] + min(dc, 0)]
+        b = masks[:, max(-dr, 0):masks.shape[1] + min(-dr, 0),
+                  max(-dc, 0):masks.shape[2] + min(-dc, 0)]
+        touching += np.sum((a > 0) & (b > 0) & (a != b))
+    assert touching == 0
+    assert max(len(np.unique(m)) - 1 for m in masks) >= 2  # several digits still fit
+    crowded = segmentation.digit_scenes(images, labels, 40, scale=(30, 40), gap=None, seed=5)
+    assert not np.array_equal(crowded.masks, scenes.masks)
 
 
 def test_train_and_test_scenes_come_from_their_own_split():
@@ -84,7 +101,7 @@ def test_scene_splits_are_cached(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("bad, message", [
-    (dict(digits=(0, 2)), "digits"), (dict(scale=(10, 80)), "scale"),
+    (dict(digits=(0, 2)), "digits"), (dict(scale=(10, 80)), "scale"), (dict(gap=-1), "gap"),
 ])
 def test_bad_scene_options_are_refused(bad, message):
     images, labels = _mnist_like()
