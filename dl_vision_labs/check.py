@@ -618,7 +618,6 @@ def normalize(fn) -> None:
     _run("normalize", test)
 
 
-
 def batch_norm(layer_class) -> None:
     """`layer_class`: a batch-normalization layer, compared with Keras' own
     (`compare_batch_norm`) in training and in inference, dense and conv."""

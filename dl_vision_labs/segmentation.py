@@ -11,11 +11,10 @@ The scene's pixel is the brightest ink there (the maximum). Each pixel's label i
 (background) or ``digit + 1`` (classes 1..10 stand for the digits 0..9), by one rule: **a
 pixel belongs to a digit where that digit's resized ink is at least half intensity (128);
 where two digits overlap (only with ``gap=None``), the one placed later owns it.**
-Digits that touch or overlap make a segmentation much harder to learn (which digit is
-this stroke?): on the same budget, a small FCN identified about 80% of the digit pixels
-right with overlapping digits and about 97% with ``gap=1``. Everything is computed from the source arrays
-and the seed with NumPy alone, so the same MNIST arrays (offline files or
-tensorflow_datasets) give the same scenes on every machine. Train scenes are made from
+The gap is there because digits that touch or overlap make "which digit is this stroke?"
+the hard part of the task: a small FCN learns it far more slowly than with digits apart.
+Everything is computed from the source arrays and the seed with NumPy alone, so the same
+MNIST arrays (offline files or tensorflow_datasets) give the same scenes on every machine. Train scenes are made from
 MNIST's training images only, test scenes from its test images only (`scene_splits`).
 """
 
