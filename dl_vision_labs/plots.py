@@ -1,5 +1,5 @@
 """Plots the notebooks share: training curves, image grids, weights, confusion matrix,
-decision regions of a 2-D classifier, computational graphs.
+segmentation masks, small matrices, decision regions of a 2-D classifier, computational graphs.
 
 Every function returns its matplotlib Figure, so it can be saved
 (``fig.savefig(...)``) or shown; in a notebook it is displayed as usual.
@@ -138,6 +138,82 @@ def plot_confusion_matrix(y_true, y_pred, *, class_names=None, normalize: bool =
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig, cm
+
+
+def mask_colours(classes: int = 11) -> np.ndarray:
+    """RGB colours of a segmentation's classes: white for class 0 (background), then
+    matplotlib's ten distinct "tab10" colours (classes 1..10: the digits 0..9)."""
+    tab = plt.get_cmap("tab10").colors
+    return np.array([(1.0, 1.0, 1.0)] + [tab[(c - 1) % 10] for c in range(1, classes)])
+
+
+def show_masks(images, masks, predicted=None, *, class_names=None, titles=None,
+               size: float = 1.5, title: str | None = None):
+    """Scenes (top row), their true masks and, with `predicted`, the predicted masks and the
+    pixels where the two differ (red), one scene per column; a legend names the colours."""
+    images, masks = np.asarray(images), np.asarray(masks)
+    rows = [("scene", None), ("true mask", masks)]
+    if predicted is not None:
+        predicted = np.asarray(predicted)
+        rows += [("predicted", predicted), ("errors (red)", None)]
+    n = len(images)
+    classes = len(class_names) if class_names is not None else int(
+        max(masks.max(), 0 if predicted is None else predicted.max())) + 1
+    colours = mask_colours(classes)
+    fig, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows) + 0.6),
+                             squeeze=False)
+    for r, (label, labels) in enumerate(rows):
+        for i in range(n):
+            ax = axes[r, i]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if label == "scene":
+                ax.imshow(_as_image(images[i]), cmap="gray_r")
+                if titles is not None:
+                    ax.set_title(titles[i], fontsize=8)
+            elif labels is not None:
+                ax.imshow(colours[np.clip(labels[i], 0, classes - 1)])
+            else:
+                wrong = predicted[i] != masks[i]
+                ax.imshow(np.where(wrong[..., None], (0.85, 0.1, 0.1), (0.93, 0.93, 0.93)))
+            if i == 0:
+                ax.set_ylabel(label, fontsize=8)
+    names = class_names if class_names is not None else [str(c) for c in range(classes)]
+    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=colours[c], edgecolor="grey")
+               for c in range(classes)]
+    fig.legend(handles, names, loc="lower center", ncol=min(classes, 11), fontsize=8,
+               frameon=False)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig
+
+
+def show_matrices(matrices: dict, *, cmap: str = "Blues", fmt: str = "{:g}", size: float = 0.45,
+                  title: str | None = None):
+    """Small 2-D arrays side by side, one titled panel each, every cell's value written in it
+    (for pictures of how a small operation moves numbers around); NaN cells stay blank."""
+    fig, axes = plt.subplots(1, len(matrices), squeeze=False, figsize=(
+        sum(size * np.shape(m)[1] + 0.6 for m in matrices.values()),
+        size * max(np.shape(m)[0] for m in matrices.values()) + 0.9))
+    for ax, (name, m) in zip(axes[0], matrices.items()):
+        m = np.asarray(m, dtype=float)
+        finite = m[np.isfinite(m)]
+        top = np.abs(finite).max() if finite.size else 1.0
+        ax.imshow(np.abs(m), cmap=cmap, vmin=0, vmax=top or 1.0)
+        for (i, j), v in np.ndenumerate(m):
+            if np.isfinite(v):
+                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
+                        color="white" if top and abs(v) > 0.6 * top else "black")
+        ax.set_xticks(np.arange(m.shape[1] + 1) - 0.5, minor=True)
+        ax.set_yticks(np.arange(m.shape[0] + 1) - 0.5, minor=True)
+        ax.grid(which="minor", color="grey", linewidth=0.5)
+        ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+        ax.set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
 
 
 def _live_display_available() -> bool:

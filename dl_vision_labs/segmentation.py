@@ -25,6 +25,7 @@ import hashlib
 
 import numpy as np
 
+from .data import to_dataset
 from .files import atomic_write, cache_dir
 
 BACKGROUND = 0
@@ -176,3 +177,56 @@ def mean_iou(y_true, y_pred, classes: int, *, ignore=(BACKGROUND,)) -> float:
     ious = iou_per_class(y_true, y_pred, classes)
     keep = [c for c in range(classes) if c not in ignore]
     return float(np.nanmean(ious[keep]))
+
+
+def datasets(rt, train: Scenes, test: Scenes, batch_size: int, *, seed: int,
+             digit_weight: float = 1.0):
+    """``(train_ds, test_ds)``: tf.data pipelines of scenes scaled to [0, 1] with their masks.
+
+    `batch_size` is per device (``rt.batch_size``); the training pipeline is shuffled with
+    `seed` and also yields a weight per pixel, `digit_weight` on digit pixels and 1 on
+    background, which Keras multiplies into the pixel's loss (``sample_weight``): most
+    pixels are background, and the weight keeps the rare digit pixels from being drowned.
+    The test pipeline yields batches of 200 scenes in order, without weights.
+    """
+    import tensorflow as tf
+
+    if digit_weight <= 0:
+        raise ValueError(f"digit_weight must be greater than 0, got {digit_weight}")
+
+    def weighted(images, masks):
+        weights = tf.where(masks > 0, tf.constant(digit_weight, tf.float32), 1.0)
+        return tf.cast(images, tf.float32) / 255.0, masks, weights
+
+    def scaled(images, masks):
+        return tf.cast(images, tf.float32) / 255.0, masks
+
+    train_ds = to_dataset(train.images, train.masks, batch_size=rt.batch_size(batch_size),
+                          shuffle=True, seed=seed, map_fn=weighted)
+    test_ds = to_dataset(test.images, test.masks, batch_size=200, map_fn=scaled)
+    return train_ds, test_ds
+
+
+def predict_masks(model, inputs) -> np.ndarray:
+    """The class of every pixel, ``(N, height, width)`` uint8: the argmax of `model`'s
+    per-pixel scores on `inputs` (a dataset or an array of scaled scenes)."""
+    scores = model.predict(inputs, verbose=0)
+    return np.argmax(np.asarray(scores), axis=-1).astype(np.uint8)
+
+
+def iou_table(results: dict) -> str:
+    """A text table of IoU per class: one column per model of `results` (name -> the IoU
+    of each class, as `iou_per_class` returns), one row per class, then the mean IoU of
+    the digits (background left out) and the worst digit."""
+    names = list(results)
+    width = max(10, *(len(n) for n in names))
+    lines = [f"{'class':<12}" + "".join(f"{n:>{width + 2}}" for n in names)]
+    for c, label in enumerate(CLASS_NAMES):
+        lines.append(f"{label:<12}" + "".join(f"{results[n][c]:>{width + 2}.3f}" for n in names))
+    digits = {n: np.asarray(results[n], dtype=float)[1:] for n in names}
+    lines.append(f"{'mean (0-9)':<12}" + "".join(f"{np.nanmean(digits[n]):>{width + 2}.3f}"
+                                                 for n in names))
+    lines.append(f"{'worst digit':<12}" + "".join(
+        f"{f'{int(np.nanargmin(digits[n]))}: {np.nanmin(digits[n]):.3f}':>{width + 2}}"
+        for n in names))
+    return "\n".join(lines)

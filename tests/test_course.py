@@ -74,10 +74,13 @@ def _normalized_lines(source: str, *, shape: bool) -> list[str]:
                 or not re.search(r"\w", text)):
             continue
         if shape:
+            tokens = []  # a line of a longer statement ends in an error: keep what came before
             try:
-                tokens = list(tokenize.generate_tokens(io.StringIO(text).readline))
+                for token in tokenize.generate_tokens(io.StringIO(text).readline):
+                    tokens.append(token)
             except (tokenize.TokenError, IndentationError, SyntaxError):
-                tokens = []
+                if not tokens:  # nothing to read as code: compare it as text
+                    tokens = [tokenize.TokenInfo(tokenize.OP, text, (1, 0), (1, 0), text)]
             kinds = {tokenize.NAME: "N", tokenize.STRING: "S", tokenize.NUMBER: "0"}
             keywords = {"def", "class", "return", "for", "in", "if", "else", "elif", "with",
                         "as", "while", "lambda", "not", "and", "or", "None", "True", "False"}

@@ -363,6 +363,28 @@ def _value_class(reset: bool):
     return Value
 
 
+def _iou(t, p, c):
+    union = np.sum((t == c) | (p == c))
+    return np.sum((t == c) & (p == c)) / union if union else np.nan
+
+
+def _skip(scores, features, classes):
+    up = keras.layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(scores)
+    return up + keras.layers.Conv2D(classes, 1)(features)
+
+
+def _atrous(parallel: bool):
+    def block(x, filters, rates):
+        branches, h = [], x
+        for rate in rates:  # the wrong one chains them: each reads the previous one
+            h = keras.layers.Conv2D(filters, 3, padding="same", dilation_rate=rate,
+                                    use_bias=False)(x if parallel else h)
+            branches.append(h)
+        x = keras.layers.Concatenate()(branches)
+        return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    return block
+
+
 def _cases():
     return {
         "l2_distances": (check.l2_distances,
@@ -435,6 +457,21 @@ def _cases():
                                                               G.mean(axis=(1, 2)))),
                          lambda A, G: np.einsum("nyxk,nk->nyx", A, G.mean(axis=(1, 2))),
                          "ReLU"),
+        "iou": (check.iou, _iou, lambda t, p, c: np.sum((t == c) & (p == c)) / max(np.sum(t == c), 1),
+                "|T ∪ P|"),
+        "pixel_classifier": (check.pixel_classifier,
+                             lambda f, classes: keras.layers.Conv2D(classes, 1)(f),
+                             lambda f, classes: keras.layers.Conv2D(classes, 1,
+                                                                    activation="relu")(f),
+                             "logits"),
+        "transposed_output_size": (check.transposed_output_size,
+                                   lambda W, F, S, padding: W * S if padding == "same"
+                                   else (W - 1) * S + F,
+                                   lambda W, F, S, padding: W * S, "Keras' Conv2DTranspose"),
+        "skip": (check.skip, _skip, lambda s, f, classes: keras.layers.UpSampling2D(2)(s)
+                 + keras.layers.Conv2D(classes, 1)(f), "Conv2DTranspose"),
+        "atrous_block": (check.atrous_block, _atrous(parallel=True), _atrous(parallel=False),
+                         "read x itself"),
         "gan": (check.gan, _gan_class(right=True), _gan_class(right=False), "generator"),
         "sigmoid_backward": (check.sigmoid_backward, _sigmoid_backward,
                              lambda s, upstream: s * (1 - s), "upstream"),

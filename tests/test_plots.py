@@ -115,3 +115,30 @@ def test_plot_activations_two_panels_per_layer(tmp_path):
     assert np.all(np.diff(right.lines[0].get_ydata()) <= 0)  # sorted, largest first
     assert fig.axes[3].lines[0].get_ydata().size == 10
     assert _saved(fig, tmp_path / "act.png") > 1000
+
+
+def test_show_masks_colours_classes_and_marks_errors(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 255, (3, 16, 16, 1), dtype=np.uint8)
+    masks = rng.integers(0, 11, (3, 16, 16))
+    predicted = masks.copy()
+    predicted[0, :2] = (masks[0, :2] + 1) % 11  # 32 wrong pixels in the first scene
+    fig = plots.show_masks(images, masks, predicted, class_names=[str(c) for c in range(11)])
+    grid = [ax for ax in fig.axes]
+    assert len(grid) == 4 * 3  # scene, truth, prediction, errors for each scene
+    colours = plots.mask_colours(11)
+    assert np.allclose(colours[0], 1.0) and len(np.unique(colours, axis=0)) == 11
+    truth = grid[3].images[0].get_array()  # row 2, first scene: the true mask in colour
+    assert np.allclose(truth, colours[masks[0]])
+    errors = np.asarray(grid[9].images[0].get_array())
+    assert (errors[..., 1] < 0.5).sum() == 32  # the red pixels are the wrong ones
+    assert len(fig.legends[0].get_texts()) == 11
+    assert _saved(fig, tmp_path / "m.png") > 1000
+
+
+def test_show_matrices_writes_every_value(tmp_path):
+    fig = plots.show_matrices({"a": np.arange(6).reshape(2, 3), "b": [[1.5, np.nan]]})
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b"]
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0", "1", "2", "3", "4", "5"]
+    assert [t.get_text() for t in fig.axes[1].texts] == ["1.5"]  # NaN stays blank
+    assert _saved(fig, tmp_path / "s.png") > 1000

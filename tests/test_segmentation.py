@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from dl_vision_labs import segmentation
+from dl_vision_labs import runtime, segmentation
 
 
 def _digits(values, labels):
@@ -125,3 +125,42 @@ def test_iou_agrees_with_keras_mean_iou():
     reference.update_state(y_true, y_pred)
     ours = np.nanmean(segmentation.iou_per_class(y_true, y_pred, classes=5))
     assert ours == pytest.approx(float(reference.result()), rel=1e-6)
+
+
+def test_datasets_scale_weight_and_keep_the_test_order():
+    images, labels = _mnist_like()
+    train = segmentation.digit_scenes(images, labels, 10, seed=0)
+    test = segmentation.digit_scenes(images, labels, 5, seed=1)
+    rt = runtime.prepare(seed=0, verbose=False)
+    train_ds, test_ds = segmentation.datasets(rt, train, test, 4, seed=0, digit_weight=3.0)
+    x, y, w = next(iter(train_ds))
+    x, y, w = np.asarray(x), np.asarray(y), np.asarray(w)
+    assert x.shape == (4, 64, 64, 1) and x.dtype == np.float32 and 0 <= x.min() <= x.max() <= 1
+    assert np.array_equal(w, np.where(y > 0, 3.0, 1.0))
+    # each training example is one of the scenes, scaled, with its own mask
+    index = [int(np.argmin(np.abs(train.images / 255.0 - xi).sum(axis=(1, 2, 3)))) for xi in x]
+    assert all(np.array_equal(train.masks[i], yi) for i, yi in zip(index, y))
+    got = np.concatenate([np.asarray(b[1]) for b in test_ds])
+    assert np.array_equal(got, test.masks)  # in order, no weights
+    assert len(next(iter(test_ds))) == 2
+    with pytest.raises(ValueError, match="digit_weight"):
+        segmentation.datasets(rt, train, test, 4, seed=0, digit_weight=0)
+
+
+def test_predict_masks_is_the_argmax_of_the_scores():
+    scores = np.random.default_rng(0).normal(size=(3, 8, 8, 11)).astype("float32")
+    inputs = keras.Input((8, 8, 11))
+    identity = keras.Model(inputs, keras.layers.Identity()(inputs))
+    predicted = segmentation.predict_masks(identity, scores)
+    assert predicted.dtype == np.uint8 and np.array_equal(predicted, scores.argmax(-1))
+
+
+def test_iou_table_lists_every_class_the_mean_and_the_worst_digit():
+    a = np.array([np.nan] + [0.9] * 9 + [0.6])
+    b = np.linspace(0.5, 1.0, 11)
+    table = segmentation.iou_table({"first": a, "second": b}).splitlines()
+    assert table[0].split() == ["class", "first", "second"]
+    assert len(table) == 1 + 11 + 2
+    assert table[1].split() == ["background", "nan", "0.500"]
+    assert table[-2].split() == ["mean", "(0-9)", f"{np.mean(a[1:]):.3f}", f"{np.mean(b[1:]):.3f}"]
+    assert table[-1].split() == ["worst", "digit", "9:", "0.600", "0:", "0.550"]
