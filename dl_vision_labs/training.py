@@ -50,6 +50,30 @@ def mnist_datasets(rt, batch_size: int, *, seed: int, limit: int | None = None,
     return arrays, train_ds, test_ds
 
 
+def image_datasets(rt, arrays, batch_size: int, *, seed: int, one_hot: bool = False,
+                   test_batch_size: int = 1000):
+    """``(train_ds, test_ds)`` of a dataset's images as float32 pixels 0..255 (not scaled: for
+    a model that scales its own inputs, e.g. with a `Normalization` layer) and its labels.
+
+    `batch_size` is per device; the training pipeline is shuffled with `seed`, the test
+    pipeline keeps the order. With `one_hot`, labels are one-hot rows (what
+    ``CategoricalCrossentropy(label_smoothing=...)`` needs) instead of class numbers.
+    """
+    import tensorflow as tf
+
+    classes = len(arrays.class_names)
+
+    def labels(images, y):
+        y = tf.reshape(tf.cast(y, tf.int32), [-1])
+        return tf.cast(images, tf.float32), (tf.one_hot(y, classes) if one_hot else y)
+
+    train_ds = data.to_dataset(arrays.x_train, arrays.y_train, batch_size=rt.batch_size(batch_size),
+                               shuffle=True, seed=seed, map_fn=labels)
+    test_ds = data.to_dataset(arrays.x_test, arrays.y_test, batch_size=test_batch_size,
+                              map_fn=labels)
+    return train_ds, test_ds
+
+
 def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt,
         optimizer=keras.optimizers.Adam, loss: str = "sparse_categorical_crossentropy",
         ema_momentum: float | None = None, steps_per_epoch: int | None = None,
@@ -63,8 +87,9 @@ def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt
     moving average of the weights, ``w_avg <- m * w_avg + (1 - m) * w`` after
     every step, and puts it in place of the weights when training ends
     (Keras' ``use_ema``): the average of the last steps, without their noise.
-    The test set is measured after every epoch (Keras calls it "validation") and
-    drawn live (`live` replaces the default `plots.LiveCurves()`).
+    The test set is measured after every epoch (Keras calls it "validation"; with
+    ``test_ds=None``, not during training) and drawn live (`live` replaces the
+    default `plots.LiveCurves()`).
     `steps_per_execution` steps run per call into the backend: the same updates
     with less Python overhead (the MNIST networks' steps are short). With
     `steps_per_epoch` (a repeating `train_ds`), an "epoch" is that many steps.

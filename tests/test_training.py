@@ -83,3 +83,17 @@ def test_fit_can_average_the_weights_of_the_last_steps(rt):
     final = model.get_weights()
     assert not np.allclose(final[0], last["w"][0])  # not the last step's weights...
     assert not np.allclose(final[0], start[0])       # ...nor the initial ones: their average
+
+
+def test_image_datasets_keep_uint8_images_and_give_one_hot_labels_on_request():
+    arrays = data.Arrays(np.arange(6 * 4 * 4 * 3, dtype=np.uint8).reshape(6, 4, 4, 3),
+                         np.array([0, 1, 2, 0, 1, 2]), np.zeros((3, 4, 4, 3), np.uint8),
+                         np.array([[2], [1], [0]]), ("a", "b", "c"), "test")
+    rt = runtime.prepare(seed=0, verbose=False)
+    train_ds, test_ds = training.image_datasets(rt, arrays, 4, seed=0, one_hot=True)
+    x, y = next(iter(train_ds))
+    assert np.asarray(x).dtype == np.float32 and np.asarray(y).shape == (4, 3)
+    first = {int(np.asarray(xi)[0, 0, 0]) // 48: int(np.argmax(yi)) for xi, yi in zip(x, y)}
+    assert all(arrays.y_train[i] == label for i, label in first.items())  # labels follow images
+    _, test_sparse = training.image_datasets(rt, arrays, 4, seed=0)
+    assert np.concatenate([np.asarray(b[1]) for b in test_sparse]).tolist() == [2, 1, 0]
