@@ -187,3 +187,16 @@ def _to_rgb(im):
         return im.convert("RGB"), [f"grayscale ({mode}) repeated on the red, green and "
                                    "blue channels"]
     return im.convert("RGB"), [f"{mode} converted to RGB"]
+
+
+def sample_photo(index: int = 0) -> Path:
+    """A photo to try things on: the `index`-th cat (by file name) of the cats-vs-dogs
+    validation images (`image_folders.image_folder`: the offline copy when
+    ``LABS_DATA_DIR`` is set, else downloaded once)."""
+    from .image_folders import image_folder
+
+    cats = sorted((image_folder("cats_vs_dogs") / "validation" / "cats").glob("*.jpg"))
+    if not 0 <= index < len(cats):
+        raise ImageError(f"index must be from 0 to {len(cats) - 1} (the validation cats), "
+                         f"got {index}")
+    return cats[index]

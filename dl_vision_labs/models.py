@@ -175,3 +175,27 @@ def layer_activations(model: keras.Model, x, layer_names: Sequence[str]) -> list
                                                           model.get_layer(n).output)])
     out = [ops.convert_to_numpy(t) for t in probe(x, training=False)]
     return list(zip(out[0::2], out[1::2]))
+
+
+def layer_costs(model: keras.Model) -> list[dict]:
+    """What each `Conv2D` and `Dense` layer of `model` costs: its output shape, its
+    parameters, and its multiply-adds for one input image (a multiply-add is two FLOPs).
+
+    A convolution computes, at each of its ``H × W`` output positions and for each of its
+    ``C_out`` filters, ``F × F × C_in`` products: ``H · W · F² · C_in · C_out``; a dense
+    layer ``n_in · n_out`` (per position, when it reads a feature map).
+    """
+    rows = []
+    for layer in model.layers:
+        if not isinstance(layer, (layers.Conv2D, layers.Dense)):
+            continue
+        positions = 1
+        for size in layer.output.shape[1:-1]:
+            positions *= size
+        kernel = layer.kernel.shape  # conv: (F, F, C_in, C_out); dense: (n_in, n_out)
+        per_position = 1
+        for size in kernel:
+            per_position *= size
+        rows.append({"name": layer.name, "output": tuple(layer.output.shape[1:]),
+                     "params": layer.count_params(), "macs": positions * per_position})
+    return rows

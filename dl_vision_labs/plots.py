@@ -49,13 +49,17 @@ def _as_image(img):
 
 def show_images(images, labels=None, predictions=None, *, class_names=None, ncols: int = 10,
                 size: float = 1.2, title: str | None = None):
-    """A grid of images. With `predictions`, each title reads "pred (true)" and wrong ones are red."""
+    """A grid of images, titled by `labels` (class numbers, or strings shown as they are).
+    With `predictions`, each title reads "pred (true)" and wrong ones are red."""
     n = len(images)
     nrows = max(1, math.ceil(n / ncols))
     ncols = min(ncols, n) or 1
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
                              squeeze=False)
-    name = (lambda i: class_names[int(i)]) if class_names is not None else (lambda i: str(int(i)))
+    def name(label):  # a class number (named by class_names when given), or a title as is
+        if isinstance(label, str):
+            return label
+        return class_names[int(label)] if class_names is not None else str(int(label))
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -216,6 +220,35 @@ def show_matrices(matrices: dict, *, cmap: str = "Blues", fmt: str = "{:g}", siz
     return fig
 
 
+def show_filters(kernels: dict, results: dict, *, size: float = 2.2):
+    """Each filter's kernel (top, its weights written in when it is small) above its result
+    (bottom), one column per entry of `results`; a result without a kernel in `kernels`
+    (e.g. a median, or a combination of results) gets an empty top panel. Colour results
+    are clipped to 0..255; single-channel ones (edges) are shown in grey, scaled to their
+    own range."""
+    fig, axes = plt.subplots(2, len(results), figsize=(size * len(results), 2 * size + 0.4),
+                             squeeze=False)
+    for (label, image), top, bottom in zip(results.items(), axes[0], axes[1]):
+        top.axis("off")
+        bottom.axis("off")
+        kernel = kernels.get(label)
+        if kernel is not None:
+            kernel = np.asarray(kernel, dtype=float)
+            lim = np.abs(kernel).max() or 1.0
+            top.imshow(kernel, cmap="RdBu", vmin=-lim, vmax=lim)
+            if kernel.shape[0] <= 5:
+                for (i, j), v in np.ndenumerate(kernel):
+                    top.text(j, i, f"{v:.2g}", ha="center", va="center", fontsize=7)
+        top.set_title(label, fontsize=9)
+        image = np.asarray(image, dtype=float)
+        if image.ndim == 3:
+            bottom.imshow(np.clip(np.rint(image), 0, 255).astype(np.uint8))
+        else:
+            bottom.imshow(image, cmap="gray")
+    fig.tight_layout()
+    return fig
+
+
 def _live_display_available() -> bool:
     try:
         from IPython import get_ipython
@@ -331,6 +364,26 @@ def plot_histories(histories: dict, metrics=("val_accuracy", "val_loss"), *, yli
         ax.legend(fontsize=8)
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gap(histories: dict, metric: str = "accuracy", *, title: str | None = None):
+    """Training (dashed) and test (solid, Keras' ``val_`` metric) curves of several runs on
+    one chart, one colour per run: the distance between a run's two lines is its
+    overfitting gap."""
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for colour, (name, history) in zip(plt.get_cmap("tab10").colors, histories.items()):
+        logs = _logs(history)
+        for key, style, where in ((metric, "--", "training"), (f"val_{metric}", "-", "test")):
+            if logs.get(key):
+                ax.plot(np.arange(1, len(logs[key]) + 1), logs[key], style, color=colour,
+                        label=f"{name}: {where}")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(metric)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{metric}: training (dashed) and test (solid)")
     fig.tight_layout()
     return fig
 

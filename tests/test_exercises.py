@@ -9,6 +9,7 @@ import keras
 import nbformat
 import numpy as np
 import pytest
+from numpy.lib.stride_tricks import sliding_window_view
 
 from dl_vision_labs import check
 from tools import exercises, notebooks, runner
@@ -363,6 +364,49 @@ def _value_class(reset: bool):
     return Value
 
 
+def _conv_loops(flip: bool):
+    def conv(image, kernel):
+        kernel = kernel[::-1, ::-1] if flip else kernel
+        F, G = kernel.shape
+        return np.array([[np.sum(image[y:y + F, x:x + G] * kernel)
+                          for x in range(image.shape[1] - G + 1)]
+                         for y in range(image.shape[0] - F + 1)])
+    return conv
+
+
+def _conv2d(x, kernels, stride=1, padding="valid"):
+    F = kernels.shape[0]
+    if padding == "same":
+        pads = []
+        for size in x.shape[:2]:
+            total = max((-(-size // stride) - 1) * stride + F - size, 0)
+            pads.append((total // 2, total - total // 2))
+        x = np.pad(x, pads + [(0, 0)])
+    windows = sliding_window_view(x, (F, F), axis=(0, 1))[::stride, ::stride]
+    return np.einsum("hwcab,abco->hwo", windows, kernels)
+
+
+def _gauss(normalized: bool):
+    def kernel(size, sigma):
+        r = np.arange(size) - size // 2
+        g = np.exp(-(r[:, None] ** 2 + r[None, :] ** 2) / (2 * sigma**2))
+        return g / g.sum() if normalized else g
+    return kernel
+
+
+def _conv_block(pool_first: bool):
+    def block(x, filters):
+        if pool_first:
+            x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        if not pool_first:
+            x = keras.layers.MaxPooling2D()(x)
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+        x = keras.layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        return keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    return block
+
+
 def _iou(t, p, c):
     union = np.sum((t == c) | (p == c))
     return np.sum((t == c) & (p == c)) / union if union else np.nan
@@ -457,6 +501,20 @@ def _cases():
                                                               G.mean(axis=(1, 2)))),
                          lambda A, G: np.einsum("nyxk,nk->nyx", A, G.mean(axis=(1, 2))),
                          "ReLU"),
+        "conv2d_loops": (check.conv2d_loops, _conv_loops(flip=False), _conv_loops(flip=True),
+                         "flipped the kernel"),
+        "conv2d": (check.conv2d, _conv2d, lambda x, k, stride=1, padding="valid": _conv2d(
+            x, k, stride, "valid"), "padding 'same'"),
+        "gaussian_kernel": (check.gaussian_kernel, _gauss(normalized=True),
+                            _gauss(normalized=False), "divide by the sum"),
+        "max_pool": (check.max_pool,
+                     lambda x, size=2, stride=2: sliding_window_view(
+                         x, (size, size), axis=(0, 1))[::stride, ::stride].max(axis=(-2, -1)),
+                     lambda x, size=2, stride=2: sliding_window_view(
+                         x, (size, size), axis=(0, 1))[::size, ::size].max(axis=(-2, -1)),
+                     "stride 2"),
+        "conv_block": (check.conv_block, _conv_block(pool_first=False), _conv_block(pool_first=True),
+                       "expected conv → max pool"),
         "iou": (check.iou, _iou, lambda t, p, c: np.sum((t == c) & (p == c)) / max(np.sum(t == c), 1),
                 "|T ∪ P|"),
         "pixel_classifier": (check.pixel_classifier,

@@ -199,3 +199,14 @@ def test_an_offline_only_archive_says_so_without_data_dir(monkeypatch):
     with pytest.raises(DataError, match="offline only") as err:
         image_folders.image_folder("local", downloader=downloader)
     assert "LABS_DATA_DIR" in str(err.value) and "cats_and_dogs_filtered.zip" in str(err.value)
+
+
+def test_sample_photo_is_a_cat_of_the_offline_copy(offline, no_network, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
+    from dl_vision_labs import images
+    path = images.sample_photo()
+    assert path.suffix == ".jpg" and path.parent.name == "cats"
+    assert path == images.sample_photo(0) != images.sample_photo(1)
+    assert images.load_image(path, size=(64, 64)).pixels.shape == (64, 64, 3)
+    with pytest.raises(images.ImageError, match="index must be"):
+        images.sample_photo(10_000)

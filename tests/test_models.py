@@ -151,3 +151,18 @@ def test_conv_net_shift_augments_only_in_training():
     assert "augment" not in [layer.name for layer in models.conv_net().layers]
     mlp = models.five_layer_mlp("relu", shift=0.1)
     assert [layer.name for layer in mlp.layers[:2]] == ["augment", "flatten"]
+
+
+def test_layer_costs_count_parameters_and_multiply_adds_by_the_formula():
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(8, 3, padding="same", name="c1")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.Conv2D(16, 5, strides=2, padding="same", name="c2")(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(10, name="d")(x)
+    rows = models.layer_costs(keras.Model(inputs, outputs))
+    assert [r["name"] for r in rows] == ["c1", "c2", "d"]
+    assert rows[0] == {"name": "c1", "output": (32, 32, 8), "params": 3 * 3 * 3 * 8 + 8,
+                       "macs": 32 * 32 * 3 * 3 * 3 * 8}
+    assert rows[1]["output"] == (8, 8, 16) and rows[1]["macs"] == 8 * 8 * 5 * 5 * 8 * 16
+    assert rows[2]["macs"] == 8 * 8 * 16 * 10 and rows[2]["params"] == 8 * 8 * 16 * 10 + 10

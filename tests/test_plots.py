@@ -142,3 +142,32 @@ def test_show_matrices_writes_every_value(tmp_path):
     assert [t.get_text() for t in fig.axes[0].texts] == ["0", "1", "2", "3", "4", "5"]
     assert [t.get_text() for t in fig.axes[1].texts] == ["1.5"]  # NaN stays blank
     assert _saved(fig, tmp_path / "s.png") > 1000
+
+
+def test_show_filters_puts_each_kernel_above_its_result(tmp_path):
+    photo = np.random.default_rng(0).integers(0, 255, (12, 12, 3)).astype(float)
+    kernels = {"box": np.ones((3, 3)) / 9}
+    fig = plots.show_filters(kernels, {"box": photo, "edges": photo[..., 0] - 300})
+    top = fig.axes[:2]
+    assert [ax.get_title() for ax in top] == ["box", "edges"]
+    assert len(top[0].texts) == 9 and not top[1].images  # no kernel for "edges"
+    assert fig.axes[2].images[0].get_array().dtype == np.uint8
+    assert _saved(fig, tmp_path / "f.png") > 1000
+
+
+def test_plot_gap_draws_training_dashed_and_test_solid_per_run(tmp_path):
+    runs = {"a": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.7]},
+            "b": {"accuracy": [0.4, 0.6], "val_accuracy": [0.4, 0.65]}}
+    fig = plots.plot_gap(runs)
+    lines = fig.axes[0].lines
+    assert [l.get_label() for l in lines] == ["a: training", "a: test", "b: training", "b: test"]
+    assert [l.get_linestyle() for l in lines] == ["--", "-", "--", "-"]
+    assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
+    assert _saved(fig, tmp_path / "gap.png") > 1000
+
+
+def test_show_images_takes_titles_as_labels():
+    images = np.zeros((2, 8, 8, 3), np.uint8)
+    fig = plots.show_images(images, ["a photo", 3], class_names=list("abcd"), ncols=2)
+    assert [ax.get_title() for ax in fig.axes] == ["a photo", "d"]
+    plt.close(fig)
