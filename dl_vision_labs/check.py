@@ -172,12 +172,12 @@ HINTS = {
                           "softplus(ℓ). Average each over its batch (ops.mean) and add them.",
     "generator_loss": "The non-saturating loss: −log D(G(z)) = softplus(−ℓ) of the fake "
                       "images' logits, averaged over the batch.",
-    "gan": "GAN.train_step: d_steps times, fakes = self.generator(self.noise(batch_size), "
-           "training=True); in a tf.GradientTape compute the discriminator's logits on the real "
-           "and on the fake batch and discriminator_loss; apply self.d_optimizer to the "
-           "gradients of the discriminator's trainable variables. Then, in a new tape, "
-           "generator_loss of D's logits on G(fresh noise), and self.g_optimizer on the "
-           "generator's variables. Update both loss trackers; return their results.",
+    "gan": "GAN.adversarial_step: d_steps times, fakes = self.generator(self.noise(batch_size), "
+           "training=True), then self.minimize(d_loss_fn, self.discriminator, self.d_optimizer) "
+           "where d_loss_fn() returns discriminator_loss of D's logits on the real and on the "
+           "fake batch. Then self.minimize(g_loss_fn, self.generator, self.g_optimizer), where "
+           "g_loss_fn() returns generator_loss of D's logits on G(fresh noise). Update both "
+           "loss trackers; return their results.",
     # 04
     "conv_output_size": "(W − F + 2P) / S + 1, rounded down: use integer division //, with "
                         "two_p standing for 2P.",
@@ -1013,47 +1013,45 @@ def generator_loss(fn) -> None:
 
 
 def gan(gan_class) -> None:
-    """`gan_class`: the notebook's GAN; one `train_step` on tiny dense networks (SGD, fixed
-    noise) against the same step done here with GradientTape."""
+    """`gan_class`: the notebook's GAN; one training step through `fit` (any backend) on
+    linear networks, SGD and fixed noise, against the same step worked out here in NumPy."""
     def test():
-        import tensorflow as tf
         from keras import Sequential, initializers, optimizers
 
         rng = np.random.default_rng(0)
         real = rng.normal(size=(5, 4)).astype("float32")
         z = rng.normal(size=(5, 3)).astype("float32")
+        lr = 0.1
 
-        def networks():
-            g = Sequential([Input((3,)), layers.Dense(
-                4, kernel_initializer=initializers.RandomNormal(seed=1))])
-            d = Sequential([Input((4,)), layers.Dense(
-                1, kernel_initializer=initializers.RandomNormal(seed=2))])
-            return g, d
+        def sigmoid(x):
+            return 1 / (1 + np.exp(-x))
 
-        g, d = networks()
+        g = Sequential([Input((3,)), layers.Dense(4, kernel_initializer=initializers.RandomNormal(
+            seed=1), bias_initializer=initializers.RandomNormal(seed=3))])
+        d = Sequential([Input((4,)), layers.Dense(1, kernel_initializer=initializers.RandomNormal(
+            seed=2))])
+        (wg, bg), (wd, bd) = [[w.astype(np.float64) for w in m.get_weights()] for m in (g, d)]
         model = gan_class(g, d, 3, d_steps=1, seed=0)
-        model.noise = lambda batch_size: tf.constant(z)  # the same noise here and there
-        model.compile(d_optimizer=optimizers.SGD(0.1), g_optimizer=optimizers.SGD(0.1))
-        model.train_step(tf.constant(real))
+        model.noise = lambda batch_size: ops.convert_to_tensor(z)  # the same noise here and there
+        model.compile(d_optimizer=optimizers.SGD(lr), g_optimizer=optimizers.SGD(lr))
+        model.fit(real, batch_size=len(real), epochs=1, shuffle=False, verbose=0)
 
-        g2, d2 = networks()
-        with tf.GradientTape() as tape:
-            d_loss = (tf.reduce_mean(tf.nn.softplus(-d2(real))) +
-                      tf.reduce_mean(tf.nn.softplus(d2(g2(z)))))
-        for v, grad in zip(d2.trainable_variables, tape.gradient(d_loss, d2.trainable_variables)):
-            v.assign_sub(0.1 * grad)
-        with tf.GradientTape() as tape:
-            g_loss = tf.reduce_mean(tf.nn.softplus(-d2(g2(z))))
-        for v, grad in zip(g2.trainable_variables, tape.gradient(g_loss, g2.trainable_variables)):
-            v.assign_sub(0.1 * grad)
-        start_g, start_d = networks()
-        for name, ours, want, start in (("discriminator", d, d2, start_d),
-                                        ("generator", g, g2, start_g)):
-            got = [w for w in ours.get_weights()]
-            if all(np.allclose(a, b) for a, b in zip(got, start.get_weights())):
-                raise Wrong(f"the {name} did not change: apply its optimizer to the gradients "
-                            f"of its loss with respect to its trainable variables")
-            for a, b in zip(got, want.get_weights()):
+        # By hand: L_D = mean softplus(-l_real) + mean softplus(l_fake), dL/dl = -σ(-l)/n, σ(l)/n
+        n, fake = len(real), z @ wg + bg
+        d_real, d_fake = -sigmoid(-(real @ wd + bd)) / n, sigmoid(fake @ wd + bd) / n
+        wd2 = wd - lr * (real.T @ d_real + fake.T @ d_fake)
+        bd2 = bd - lr * (d_real.sum(0) + d_fake.sum(0))
+        # L_G = mean softplus(-D(G(z))) through the updated D, back to G's weights
+        d_logit = -sigmoid(-(fake @ wd2 + bd2)) / n
+        d_image = d_logit @ wd2.T
+        wg2, bg2 = wg - lr * (z.T @ d_image), bg - lr * d_image.sum(0)
+        for name, ours, start, want in (("discriminator", d, (wd, bd), (wd2, bd2)),
+                                        ("generator", g, (wg, bg), (wg2, bg2))):
+            got = ours.get_weights()
+            if all(np.allclose(a, b) for a, b in zip(got, start)):
+                raise Wrong(f"the {name} did not change: pass its loss, the {name} and its "
+                            f"optimizer to self.minimize")
+            for a, b in zip(got, want):
                 _compare(a, b, f"the {name}'s weights after one step", rtol=1e-4, atol=1e-5)
     _run("gan", test)
 

@@ -85,8 +85,12 @@ def frechet_distance(features_a, features_b) -> float:
     return frechet_distance_from_statistics(*feature_statistics(a), *feature_statistics(b))
 
 
-def confident_share(probabilities, threshold: float = 0.9) -> float:
-    """Share of samples whose most probable class has probability >= `threshold`."""
+def confident_share(probabilities, threshold: float = 0.9, reject_class: int | None = None) -> float:
+    """Share of samples whose most probable class has probability >= `threshold`.
+
+    With `reject_class` (a judge's "not a digit" output), samples whose most
+    probable class is that one never count as confident.
+    """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 2 or len(p) == 0:
         raise ValueError(f"probabilities must be a non-empty [samples, classes] array, "
@@ -96,7 +100,13 @@ def confident_share(probabilities, threshold: float = 0.9) -> float:
     if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
         raise ValueError("probabilities must be non-negative and sum to 1 per row; "
                          "apply a softmax to logits first")
-    return float(np.mean(p.max(axis=1) >= threshold))
+    if reject_class is not None and not 0 <= reject_class < p.shape[1]:
+        raise ValueError(f"reject_class must be a class index 0..{p.shape[1] - 1}, "
+                         f"got {reject_class}")
+    sure = p.max(axis=1) >= threshold
+    if reject_class is not None:
+        sure &= p.argmax(axis=1) != reject_class
+    return float(np.mean(sure))
 
 
 def class_coverage(labels, num_classes: int) -> np.ndarray:
@@ -165,3 +175,53 @@ def make_gif(frames, path, *, duration_ms: int = 300, last_frame_ms: int = 1500)
     durations = [duration_ms] * (len(images) - 1) + [last_frame_ms]
     return atomic_write(path, lambda tmp: images[0].save(
         tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0))
+
+
+# --- "not a digit": images a judge must refuse ----------------------------------------------
+
+
+def _interpolation_matrix(size: int, low: int) -> np.ndarray:
+    """[size, low] weights that resample `low` points to `size` by linear interpolation."""
+    positions = np.linspace(0, low - 1, size)
+    left = np.floor(positions).astype(int).clip(0, low - 2) if low > 1 else np.zeros(size, int)
+    frac = positions - left
+    m = np.zeros((size, low))
+    m[np.arange(size), left] = 1 - frac if low > 1 else 1
+    if low > 1:
+        m[np.arange(size), left + 1] += frac
+    return m
+
+
+def non_images(n: int, shape, seed: int = 0) -> np.ndarray:
+    """`n` uint8 images of `shape` (H, W, C) that show nothing: smooth blobs, speckle, flat grey.
+
+    A classifier trained on digits alone calls anything a digit, often with
+    confidence, even the grey smudges of an untrained generator. Trained with
+    these as one extra class, "not a digit", it can say so. They are drawn at
+    random (seeded), none from a generator: three kinds in equal parts,
+    * low-frequency noise (a 2×2 to 14×14 grid of random values, interpolated up),
+    * speckle: sparse random bright pixels on a dark or grey ground,
+    * a flat level with a little Gaussian noise,
+    each with a random brightness and contrast.
+    """
+    if n < 0:
+        raise ValueError(f"n must be >= 0, got {n}")
+    h, w, c = (tuple(shape) + (1,))[:3] if len(shape) == 2 else tuple(shape)
+    rng = np.random.default_rng(seed)
+    out = np.empty((n, h, w, c), np.float64)
+    kinds = rng.integers(0, 3, size=n)
+    for i, kind in enumerate(kinds):
+        level, contrast = rng.uniform(0, 1), rng.uniform(0.05, 0.6)
+        if kind == 0:
+            low = int(rng.integers(2, 15))
+            grid = rng.normal(size=(c, low, low))
+            img = np.einsum("hl,clm,wm->hwc", _interpolation_matrix(h, low), grid,
+                            _interpolation_matrix(w, low))
+            img = level + contrast * img / (img.std() + 1e-8)
+        elif kind == 1:
+            img = np.full((h, w, c), level * 0.5)
+            img[rng.uniform(size=(h, w)) < rng.uniform(0.01, 0.3)] = rng.uniform(0.5, 1)
+        else:
+            img = level + rng.uniform(0, 0.1) * rng.normal(size=(h, w, c))
+        out[i] = img
+    return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)

@@ -115,13 +115,13 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
              kernel_sizes: Sequence[int] = BIG_CONV["kernel_sizes"],
              strides: Sequence[int] = BIG_CONV["strides"], dense_units: int = 200,
              dropout_rate: float = 0.25, batch_norm: bool = False, shift: float = 0.0,
-             seed: int | None = None, input_shape=(28, 28, 1),
+             seed: int | None = None, input_shape=(28, 28, 1), num_classes: int = 10,
              name: str | None = None) -> keras.Model:
     """The lecture's convolutional network; by default its bigger version.
 
     ``conv{i}``: `Conv2D` with padding "same" and ReLU, one per entry of
     `filters` / `kernel_sizes` / `strides`; then ``dense`` (`dense_units`, ReLU),
-    ``dropout`` (only when `dropout_rate` > 0), and the 10-way softmax ``output``.
+    ``dropout`` (only when `dropout_rate` > 0), and the `num_classes`-way softmax ``output``.
     With ``batch_norm=True`` every conv and dense layer loses its bias and is
     followed by ``keras.layers.BatchNormalization`` (offset only, ``scale=False``:
     a ReLU after it makes a scale redundant) before its ReLU.
@@ -159,7 +159,7 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
                        kernel_initializer=truncated_normal(seed=_seed(seed, 10))), "dense")
     if dropout_rate:
         model.add(layers.Dropout(dropout_rate, seed=_seed(seed, 100), name="dropout"))
-    model.add(layers.Dense(10, activation="softmax", name="output",
+    model.add(layers.Dense(num_classes, activation="softmax", name="output",
                            kernel_initializer=truncated_normal(seed=_seed(seed, 0))))
     return model
 

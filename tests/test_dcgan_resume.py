@@ -1,5 +1,5 @@
-"""Notebook 09 survives a disconnect: after the kernel is killed in the middle of
-training, a rerun continues from the last finished epoch and repeats none."""
+"""Notebook 09 survives a disconnect, on both Keras backends: after the kernel is killed in
+the middle of training, a rerun continues from the last finished epoch and repeats none."""
 
 import csv
 import json
@@ -58,12 +58,14 @@ def printed(out_dir):
 
 
 @pytest.mark.notebook
-def test_dcgan_resumes_after_the_kernel_is_killed(tmp_path, shared_data, monkeypatch):
+@pytest.mark.parametrize("backend", ["tensorflow", "jax"])
+def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data, monkeypatch):
     monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
 
     # Run 1: the kernel process exits in the middle of epoch 2 (os._exit, no cleanup).
     with pytest.raises(DeadKernelError):
-        runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "STOP_AFTER_EPOCH": 1})
+        runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "STOP_AFTER_EPOCH": 1},
+                            backend=backend)
     assert logged_epochs(tmp_path) == [0]
     assert grids(tmp_path) == ["epoch_001.png"]
     assert optimizer_steps(tmp_path) == {"d_optimizer": SMOKE_STEPS, "g_optimizer": SMOKE_STEPS}
@@ -73,7 +75,7 @@ def test_dcgan_resumes_after_the_kernel_is_killed(tmp_path, shared_data, monkeyp
     mark_backup(tmp_path)
 
     # Run 2, same working folder: only epoch 2 is trained, from the restored state.
-    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True})
+    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True}, backend=backend)
     assert result.error is None, result.error
     out = printed(tmp_path)
     assert "Epochs already in the log: 1 of 2" in out

@@ -196,36 +196,27 @@ def _unfreeze_top(backbone, first):
 
 def _gan_class(right):
     """A minimal GAN with the notebook's interface; `right=False` forgets the generator."""
-    import tensorflow as tf
+    from keras import ops
 
-    class GAN(keras.Model):
+    from dl_vision_labs import adversarial
+
+    class GAN(adversarial.AdversarialModel):
         def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=None):
-            super().__init__()
-            self.generator, self.discriminator = generator, discriminator
-            self.latent_dim, self.d_steps = latent_dim, d_steps
+            super().__init__(generator, discriminator, latent_dim, seed=seed)
+            self.d_steps = d_steps
 
-        def compile(self, d_optimizer, g_optimizer):
-            super().compile()
-            self.d_optimizer, self.g_optimizer = d_optimizer, g_optimizer
-
-        def noise(self, batch_size):
-            return keras.random.normal((batch_size, self.latent_dim))
-
-        def train_step(self, real):
-            d_vars = self.discriminator.trainable_variables
-            g_vars = self.generator.trainable_variables
+        def adversarial_step(self, real):
+            n = ops.shape(real)[0]
             for _ in range(self.d_steps):
-                fake = self.generator(self.noise(len(real)))
-                with tf.GradientTape() as tape:
-                    loss = (tf.reduce_mean(tf.nn.softplus(-self.discriminator(real)))
-                            + tf.reduce_mean(tf.nn.softplus(self.discriminator(fake))))
-                self.d_optimizer.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+                fake = self.generator(self.noise(n))
+                self.minimize(lambda: ops.mean(ops.softplus(-self.discriminator(real)))
+                              + ops.mean(ops.softplus(self.discriminator(fake))),
+                              self.discriminator, self.d_optimizer)
             if right:
-                with tf.GradientTape() as tape:
-                    loss = tf.reduce_mean(tf.nn.softplus(
-                        -self.discriminator(self.generator(self.noise(len(real))))))
-                self.g_optimizer.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
-            return {}
+                self.minimize(lambda: ops.mean(ops.softplus(
+                    -self.discriminator(self.generator(self.noise(n))))),
+                    self.generator, self.g_optimizer)
+            return {"d_steps": self.d_steps}
 
     return GAN
 
