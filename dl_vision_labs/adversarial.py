@@ -33,6 +33,25 @@ from typing import Callable
 import keras
 
 
+@keras.saving.register_keras_serializable(package="dl_vision_labs")
+class MinibatchStdDev(keras.layers.Layer):
+    """Appends one channel: the standard deviation of each feature over the batch, averaged.
+
+    A discriminator that sees single images cannot tell that a generator draws
+    the same image again and again; with this channel it sees how much the
+    images of a batch differ (Karras et al., 2018, progressive GANs).
+    """
+
+    def call(self, x):
+        from keras import ops
+
+        spread = ops.mean(ops.sqrt(ops.var(x, axis=0) + 1e-8))
+        return ops.concatenate([x, ops.ones_like(x[..., :1]) * spread], axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        return (*input_shape[:-1], input_shape[-1] + 1)
+
+
 class OptimizerPair:
     """The discriminator's and the generator's optimizers, seen by `fit` as one.
 
