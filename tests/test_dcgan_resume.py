@@ -91,3 +91,23 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
     # Epoch 1's record and sample grid from before the kill are kept as they were.
     assert (work_folder(tmp_path) / "log.csv").read_text().startswith(first_log)
     assert (work_folder(tmp_path) / "grids" / "epoch_001.png").read_bytes() == first_grid
+
+
+@pytest.mark.notebook
+def test_dcgan_recipe_switches_run_on_jax(tmp_path, shared_data, monkeypatch):
+    """The study's techniques, all switched on at once, train and are measured on JAX (the
+    TensorFlow path runs the same layers in the smoke runs of tests/test_notebooks.py)."""
+    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    switches = {"SPECTRAL_NORM": True, "MINIBATCH_STD": True, "LR_DECAY": True,
+                "REAL_LABEL": 0.9, "LEARNING_RATE_D": 4e-4, "LEARNING_RATE_G": 1e-4, "G_EMA": 0.99}
+    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, **switches}, backend="jax")
+    assert result.error is None, result.error
+    with h5py.File(work_folder(tmp_path) / "backup" / "latest.weights.h5", "r") as f:
+        d_layers = set(f["discriminator/layers"])
+        averages = [k for k in f["g_optimizer/vars"]]
+    assert {"spectral_normalization", "minibatch_std_dev"} <= d_layers, d_layers
+    assert "batch_normalization" not in " ".join(d_layers)  # spectral norm replaces it
+    assert len(averages) > 3 * 6  # G's Adam: iterations, lr, 2 moments and an average per weight
+    assert set(result.metrics) >= {"confident_share", "judge_confident_untrained"}
+    assert optimizer_steps(tmp_path) == {"d_optimizer": 2 * SMOKE_STEPS,
+                                         "g_optimizer": 2 * SMOKE_STEPS}
