@@ -10,6 +10,9 @@ Modules (each small, each documented):
 * `dl_vision_labs.pretrained` - ImageNet weights for `keras.applications`, online or offline
 * `dl_vision_labs.files`   - offline files: checksums, safe extraction, atomic writes, cache folder
 * `dl_vision_labs.gan`     - generated images: Fréchet distance, confident share, class coverage, grids, GIFs
+* `dl_vision_labs.adversarial` - a GAN's training step on TensorFlow and JAX; a judge that can say "not a digit"
+* `dl_vision_labs.filters` - classic image filters and noise in NumPy (median, bilateral, PSNR)
+* `dl_vision_labs.segmentation` - scenes of digits with pixel masks, IoU
 * `dl_vision_labs.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `dl_vision_labs.report`  - record a notebook's headline metrics for the headless runner
 * `dl_vision_labs.models`  - the lecture's MLP and CNN builders, learning-rate schedule, layer activations
@@ -26,10 +29,10 @@ Keras: the Keras backend can still be chosen after it.
 
 import importlib
 
-__all__ = ["backend", "check", "classic", "data", "explain", "files", "gan", "image_folders",
-           "images", "metrics", "models", "params", "plots", "pretrained", "report", "runtime",
-           "storage", "training"]
-__version__ = "0.1.0"
+__all__ = ["adversarial", "backend", "check", "classic", "data", "explain", "files", "filters",
+           "gan", "image_folders", "images", "metrics", "models", "params", "plots", "pretrained",
+           "report", "runtime", "segmentation", "storage", "training"]
+__version__ = "0.5.0"
 
 
 def __getattr__(name):
