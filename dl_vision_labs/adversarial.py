@@ -245,15 +245,18 @@ def train_judge(images, *, epochs: int = 5, negatives: int | None = None,
 
 def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
                  negatives: int | None = None, seed: int | None = None,
-                 verbose=0) -> keras.Model:
-    """A trained classifier (notebook 05's) given one more output, "not a digit".
+                 pixel_scale: float = 1.0, verbose=0) -> keras.Model:
+    """A trained classifier (notebook 05's or 06's) given one more output, "not a digit".
 
-    Its layers are kept frozen. Its softmax output layer is replaced by one
-    with len(class_names) + 1 outputs that starts as a copy of it (and a zero
-    column for the new class), then is trained on the penultimate layer's
-    features of the training images and of `negatives` images of nothing
-    (`gan.non_images`). The digits' accuracy stays about the classifier's; the
-    new layer mostly learns to refuse.
+    Its layers are kept frozen. Its output layer (softmax or logits) is
+    replaced by a softmax layer with len(class_names) + 1 outputs that starts
+    as a copy of it (and a zero column for the new class), then is trained on
+    the penultimate layer's features of the training images and of `negatives`
+    images of nothing (`gan.non_images`). The classes' accuracy stays about
+    the classifier's; the new layer mostly learns to refuse.
+
+    The judge takes pixels in [0, 1]; `pixel_scale` is what the classifier's
+    inputs are multiplied by: 255 for a network trained on raw pixel values.
     """
     import numpy as np
 
@@ -265,7 +268,9 @@ def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
     features = keras.Model(classifier.inputs, classifier.layers[-2].output, name="features")
     features.trainable = False
     head = keras.layers.Dense(len(images.class_names) + 1, activation="softmax", name="output")
-    model = keras.Model(classifier.inputs, head(features(classifier.inputs[0])), name="judge")
+    inputs = keras.Input(classifier.input_shape[1:])
+    pixels = inputs if pixel_scale == 1 else keras.layers.Rescaling(pixel_scale)(inputs)
+    model = keras.Model(inputs, head(features(pixels)), name="judge")
     kernel, bias = (np.asarray(w) for w in last.get_weights())
     head.set_weights([np.concatenate([kernel, np.zeros_like(kernel[:, :1])], axis=1),
                       np.concatenate([bias, [0.0]]).astype(bias.dtype)])
