@@ -28,6 +28,7 @@ from typing import Any
 import keras
 
 from dl_vision_labs.backend import tpu_expected
+from dl_vision_labs.check.core import install_stop_handler
 
 
 @dataclasses.dataclass
@@ -125,6 +126,7 @@ def prepare(seed: int | None = 42, *, verbose: bool = True,
             f"{backend}. {where}, then restart the runtime and run the notebook again.")
     if seed is not None:
         keras.utils.set_random_seed(seed)
+    install_stop_handler()  # a cell that calls an unfilled exercise: one sentence, no traceback
     if backend == "tensorflow":
         rt = _tensorflow_runtime()
     elif backend == "jax":
