@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto --durations=15
 export LABS_DATA_DIR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: run test test-colab sync exercises setup
+.PHONY: run test test-colab sync pin exercises setup
 
 setup: $(STAMP)
 
@@ -39,10 +39,15 @@ test-colab: $(STAMP)
 	$(PY) -m tools.colab build
 	$(PY) -m pytest $(PYTEST_ARGS) -m colab
 
-# Regenerate badges and Setup cells, strip outputs (after editing a notebook), then the
-# exercise notebooks (exercises/, from the lessons' ### BEGIN/END SOLUTION markers).
-sync: $(STAMP)
+# Pin the Setup cells to the last commit that changed the package (tools/pin.py), regenerate
+# badges and Setup cells, strip outputs (after editing a notebook), then the exercise
+# notebooks (exercises/, from the lessons' ### BEGIN/END SOLUTION markers).
+sync: pin
 	$(PY) -m tools.notebooks sync
+
+# Only the pin: [tool.labs] ref in pyproject.toml (commit the package first).
+pin: $(STAMP)
+	$(PY) -m tools.pin write
 
 # The student version of each lesson with exercises (### BEGIN/END SOLUTION) in exercises/.
 exercises: $(STAMP)

@@ -6,7 +6,7 @@
 The repository, branch and pinned ref are configured once, in ``pyproject.toml``
 under ``[tool.labs]``. From them this script generates, in every notebook, the
 cell tagged ``colab-badge`` (Open in Colab / GitHub links), the cell tagged
-``setup`` (installs the package's pinned release on a fresh Colab runtime, plus
+``setup`` (installs the package's pinned commit on a fresh Colab runtime, plus
 tensorflow-cpu where TensorFlow is missing) and the Colab metadata (a GPU runtime
 unless ``cpu-only``), and the file ``colab_badges.md`` listing every notebook.
 """
@@ -31,8 +31,8 @@ BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
 
 def settings() -> dict:
     """``[tool.labs]`` from pyproject.toml: repository ("owner/name"), branch (what the badges
-    open), ref (the tag or commit the Setup cells install) and cpu-only (notebooks that
-    need no GPU)."""
+    open), ref (the commit of main the Setup cells install, see tools/pin.py) and cpu-only
+    (notebooks that need no GPU)."""
     with open(ROOT / "pyproject.toml", "rb") as f:
         return tomllib.load(f)["tool"]["labs"]
 
@@ -57,7 +57,7 @@ def badge_markdown(nb_name: str, cfg: dict | None = None, folder: str = "noteboo
 
 def package_url(cfg: dict | None = None) -> str:
     """Where the Setup cell installs the package from: the repository at the pinned `ref`
-    (a release tag or a commit; the branch only when no ref is configured)."""
+    (a commit of main, see tools/pin.py; the branch only when no ref is configured)."""
     cfg = cfg or settings()
     return f"git+https://github.com/{cfg['repository']}@{cfg.get('ref') or cfg['branch']}"
 
@@ -84,7 +84,8 @@ def setup_source(cfg: dict | None = None, url: str | None = None) -> str:
     requirement = install_requirement(cfg, url=url).replace(" @ ", "{extra} @ ", 1)
     return (
         "# Setup: a fresh Colab runtime does not have the course package yet; install the\n"
-        "# pinned release (Colab's own TensorFlow, Keras, NumPy and JAX stay as they are).\n"
+        "# version these lessons were tested with (Colab's own TensorFlow, Keras, NumPy and\n"
+        "# JAX stay as they are).\n"
         "import importlib.util\n"
         "try:\n"
         "    import dl_vision_labs\n"
