@@ -8,7 +8,12 @@ else, or when Drive is declined or cannot be mounted, a local folder is used.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
+import json
+import marshal
 import os
+import shutil
 from pathlib import Path
 
 from dl_vision_labs.runtime import in_colab
@@ -70,6 +75,104 @@ def mount_drive() -> Path | None:
 def _drive_folder() -> Path | None:
     my_drive = mount_drive()
     return my_drive / DRIVE_FOLDER if my_drive is not None else None
+
+
+SETTINGS_FILE = "settings.json"
+
+
+def fingerprint(folder) -> str:
+    """A short hash of a folder's files (relative paths and sizes): the student's own data
+    folder changes its run when photos are added, removed or replaced."""
+    folder = Path(folder)
+    digest = hashlib.sha256()
+    for p in sorted(folder.rglob("*")):
+        if p.is_file():
+            digest.update(f"{p.relative_to(folder).as_posix()}\0{p.stat().st_size}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def _source(obj) -> str:
+    if isinstance(obj, type):  # a class: the sources of the functions defined in it
+        return obj.__name__ + "".join(_source(v) for _, v in sorted(vars(obj).items())
+                                      if callable(v) or isinstance(v, (staticmethod,
+                                                                       classmethod)))
+    fn = getattr(obj, "__func__", obj)
+    try:
+        return inspect.getsource(fn)
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        return marshal.dumps(code).hex() if code is not None else repr(obj)
+
+
+def code_fingerprint(*objects) -> str:
+    """A short hash of the source code of functions and classes (a notebook's own cells,
+    the student's exercises): a rerun after the code changed trains again."""
+    return hashlib.sha256("\0".join(_source(o) for o in objects).encode()).hexdigest()[:12]
+
+
+def _settings_key(settings: dict) -> str:
+    text = json.dumps(settings, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:10]
+
+
+def _read_settings(folder: Path) -> dict | None:
+    try:
+        return json.loads((folder / SETTINGS_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def run_folder(base: Path, settings: dict, *, fresh_start: bool = False) -> Path:
+    """The folder of one training configuration: ``base/run-<hash of settings>``.
+
+    `settings` holds every parameter that changes what training computes and the data
+    source (dataset, the student's folder and its `fingerprint`, image size); they are
+    written beside the checkpoints as ``settings.json``. The same settings find the same
+    folder, so a rerun resumes an interrupted run or restores a finished one; any other
+    settings train from scratch in a folder of their own (earlier runs are kept). With
+    `fresh_start` the folder of these settings is deleted first. Prints one line saying
+    which of these happened.
+    """
+    from dl_vision_labs.files import atomic_write
+
+    base = Path(base)
+    settings = json.loads(json.dumps(settings, sort_keys=True, default=str))
+    folder = base / f"run-{_settings_key(settings)}"
+    if fresh_start and folder.exists():
+        shutil.rmtree(folder)
+        print(f"FRESH_START: deleted the earlier run with these settings ({folder.name}).")
+    seen = folder.is_dir() and _read_settings(folder) == settings
+    others = sorted((p for p in base.glob("run-*") if p != folder and _read_settings(p)),
+                    key=lambda p: (p / SETTINGS_FILE).stat().st_mtime)
+    folder.mkdir(parents=True, exist_ok=True)
+    if not seen:
+        text = json.dumps(settings, indent=1, sort_keys=True) + "\n"
+        atomic_write(folder / SETTINGS_FILE, lambda tmp: tmp.write_text(text))
+    if seen:
+        print(f"Run folder {folder} (settings as in an earlier run): its checkpoints are used; "
+              f"set FRESH_START = True to train again from scratch.")
+    elif others:
+        before = _read_settings(others[-1])
+        changed = [f"{k} {before.get(k)!r} → {v!r}" for k, v in settings.items()
+                   if before.get(k) != v]
+        changed += [f"{k} {before[k]!r} → unset" for k in before if k not in settings]
+        print(f"New settings ({', '.join(changed)}): training from scratch in {folder}; "
+              f"the earlier runs stay in {base}.")
+    else:
+        print(f"Run folder {folder}: training from scratch.")
+    return folder
+
+
+def resume_status(folder: Path, epochs: int) -> str:
+    """One line: what `fit` with `checkpoint_callbacks(folder)` will do for `epochs` epochs
+    (train from scratch, resume after the last finished epoch, or restore a finished run)."""
+    done = len(read_log(folder)["epoch"])
+    if done == 0:
+        return f"Training {epochs} epoch{'s' * (epochs != 1)} from scratch."
+    if done < epochs:
+        return f"Resuming: {done} of {epochs} epochs were finished before; training the rest."
+    return (f"Restoring the finished run ({done} of {epochs} epochs, nothing to train); set "
+            f"FRESH_START = True to train it again.")
 
 
 def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") -> list:

@@ -15,7 +15,9 @@ SMOKE_EPOCHS, SMOKE_STEPS = 2, 4  # what SMOKE = True sets in the notebook
 
 
 def work_folder(out_dir):
-    return out_dir / "work" / "09_dcgan" / "mnist"
+    """The one run folder of the smoke configuration (storage.run_folder)."""
+    (folder,) = (out_dir / "work" / "09_dcgan").glob("run-*")
+    return folder
 
 
 def logged_epochs(out_dir):
@@ -78,7 +80,7 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
     result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True}, backend=backend)
     assert result.error is None, result.error
     out = printed(tmp_path)
-    assert "Epochs already in the log: 1 of 2" in out
+    assert "settings as in an earlier run" in out and "Resuming: 1 of 2 epochs" in out
     assert f"Epoch 2/{SMOKE_EPOCHS}" in out and f"Epoch 1/{SMOKE_EPOCHS}" not in out
     assert logged_epochs(tmp_path) == [0, 1]  # each finished epoch exactly once
     assert grids(tmp_path) == ["epoch_001.png", "epoch_002.png"]
@@ -91,6 +93,30 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
     # Epoch 1's record and sample grid from before the kill are kept as they were.
     assert (work_folder(tmp_path) / "log.csv").read_text().startswith(first_log)
     assert (work_folder(tmp_path) / "grids" / "epoch_001.png").read_bytes() == first_grid
+    if backend != "tensorflow":
+        return
+    finished = work_folder(tmp_path)
+
+    # Run 3, unchanged: the finished run is restored and says so; nothing is trained.
+    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True}, backend=backend)
+    assert result.error is None, result.error
+    out = printed(tmp_path)
+    assert "Restoring the finished run (2 of 2 epochs" in out and "Epoch 1/" not in out
+    assert logged_epochs(tmp_path) == [0, 1]
+
+    # Run 4, another D_STEPS: a new run folder, trained from scratch; the old one is kept.
+    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "D_STEPS": 2},
+                                 backend=backend)
+    assert result.error is None, result.error
+    out = printed(tmp_path)
+    assert "New settings (D_STEPS 1 → 2)" in out and "Training 2 epochs from scratch." in out
+    assert f"Epoch 1/{SMOKE_EPOCHS}" in out and f"Epoch 2/{SMOKE_EPOCHS}" in out
+    (new,) = [f for f in (tmp_path / "work" / "09_dcgan").glob("run-*") if f != finished]
+    with h5py.File(new / "backup" / "latest.weights.h5", "r") as f:
+        steps = {name: int(f[f"{name}/vars/0"][()]) for name in ("d_optimizer", "g_optimizer")}
+    # Two discriminator steps per generator step, counted from zero: not the restored run.
+    assert steps == {"d_optimizer": 2 * SMOKE_EPOCHS * SMOKE_STEPS,
+                     "g_optimizer": SMOKE_EPOCHS * SMOKE_STEPS}
 
 
 @pytest.mark.notebook

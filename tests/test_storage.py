@@ -1,3 +1,4 @@
+import json
 import sys
 import types
 
@@ -123,3 +124,57 @@ def test_a_finished_fit_is_not_trained_again_on_rerun(tmp_path):
 
 def test_read_log_of_an_empty_folder(tmp_path):
     assert len(storage.read_log(tmp_path)["epoch"]) == 0
+
+
+# --- a run folder per configuration (a rerun trains what was asked) ----------------------
+
+def test_run_folder_is_one_per_configuration_and_says_what_happens(tmp_path, capsys):
+    first = storage.run_folder(tmp_path, {"LEARNING_RATE": 1e-3, "DATA": "cats_vs_dogs"})
+    assert "training from scratch" in capsys.readouterr().out
+    assert json.loads((first / "settings.json").read_text()) == {
+        "DATA": "cats_vs_dogs", "LEARNING_RATE": 0.001}
+    (first / "log.csv").write_text("epoch,loss\n0,1.0\n")
+    again = storage.run_folder(tmp_path, {"DATA": "cats_vs_dogs", "LEARNING_RATE": 1e-3})
+    assert again == first and "settings as in an earlier run" in capsys.readouterr().out
+    other = storage.run_folder(tmp_path, {"LEARNING_RATE": 0.01, "DATA": "/my/photos"})
+    out = capsys.readouterr().out
+    assert other != first and other.parent == tmp_path
+    assert "New settings (" in out and "LEARNING_RATE 0.001 → 0.01" in out
+    assert "DATA 'cats_vs_dogs' → '/my/photos'" in out and (first / "log.csv").exists()
+    fresh = storage.run_folder(tmp_path, {"DATA": "cats_vs_dogs", "LEARNING_RATE": 1e-3},
+                               fresh_start=True)
+    assert fresh == first and not (first / "log.csv").exists()
+    assert "FRESH_START" in capsys.readouterr().out
+
+
+def test_resume_status_names_scratch_resume_and_restore(tmp_path):
+    assert storage.resume_status(tmp_path, 3) == "Training 3 epochs from scratch."
+    (tmp_path / "log.csv").write_text("epoch,loss\n0,1.0\n")
+    assert storage.resume_status(tmp_path, 3).startswith("Resuming: 1 of 3 epochs")
+    (tmp_path / "log.csv").write_text("epoch,loss\n0,1.0\n1,0.9\n2,0.8\n")
+    assert "Restoring the finished run" in storage.resume_status(tmp_path, 3)
+    assert "FRESH_START = True" in storage.resume_status(tmp_path, 3)
+
+
+def test_fingerprints_follow_the_data_and_the_code(tmp_path):
+    (tmp_path / "cats").mkdir()
+    (tmp_path / "cats" / "a.jpg").write_bytes(b"x" * 10)
+    before = storage.fingerprint(tmp_path)
+    assert storage.fingerprint(tmp_path) == before
+    (tmp_path / "cats" / "b.jpg").write_bytes(b"y" * 10)
+    assert storage.fingerprint(tmp_path) != before
+
+    def step(x):
+        return x + 1
+
+    def other_step(x):
+        return x + 2
+
+    class Model:
+        def train_step(self, x):
+            return x
+
+    assert storage.code_fingerprint(step) == storage.code_fingerprint(step)
+    assert storage.code_fingerprint(step) != storage.code_fingerprint(other_step)
+    assert len(storage.code_fingerprint(step, Model)) == 12
+    assert storage.code_fingerprint(step, Model) != storage.code_fingerprint(other_step, Model)
