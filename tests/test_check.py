@@ -17,3 +17,20 @@ def test_compare_batch_norm_accepts_keras_and_catches_a_wrong_layer():
 
     wrong = check.compare_batch_norm(NoMovingAverage)
     assert wrong["dense, inference"] > 0.1 and wrong["conv, inference"] > 0.1
+
+def test_importing_the_checks_changes_nothing_in_ipython_until_asked():
+    """The stop handler (one sentence for an unfilled exercise) is installed by an explicit
+    call, `check.install_stop_handler()` (runtime.prepare makes it), not by the import."""
+    import subprocess
+    import sys
+
+    script = (
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "shell = start_ipython()\n"
+        "import dl_vision_labs.check as check\n"
+        "print(shell.CustomTB is None or shell.custom_exceptions == ())\n"
+        "print(check.install_stop_handler())\n"
+        "print(shell.custom_exceptions == (NotImplementedError,))\n")
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.stdout.split() == ["True", "True", "True"], out.stdout + out.stderr
