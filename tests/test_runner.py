@@ -138,3 +138,20 @@ def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys
         "ParameterError: EPOCHS must be a whole number of at least 1, got 0.")
     assert "EPOCHS must be a whole number of at least 1, got 0." in capsys.readouterr().out
     assert not (out / "90_check.metrics.json").exists()  # nothing after the check ran
+
+
+def test_the_runner_shows_progress_and_each_notebooks_metrics_as_it_goes(tmp_path, capsys):
+    nb = _notebook(tmp_path / "94_chatty.ipynb",
+                   "from dl_vision_labs import report\n"
+                   "for epoch in range(3):\n    print(f'Epoch {epoch + 1}/3', flush=True)\n"
+                   "report.record('accuracy', 0.75, target=TARGET)")
+    assert runner.main([str(nb), "--out", str(tmp_path / "run")]) == 0
+    captured = capsys.readouterr()
+    out = captured.out
+    assert "Epoch 1/3" in out and "Epoch 3/3" in out  # the notebook's own lines, live
+    assert out.index("Epoch 3/3") < out.index("done in") < out.index("| pass ")
+    assert out.index("| pass ") < out.index("Summary (")  # its metrics before the summary
+    assert "Executing" in captured.err  # papermill's progress bar: cells done, elapsed time
+    assert runner.main([str(nb), "--out", str(tmp_path / "run"), "--quiet"]) == 0
+    quiet = capsys.readouterr()
+    assert "Epoch 1/3" not in quiet.out and "Executing" not in quiet.err

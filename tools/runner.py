@@ -135,14 +135,17 @@ def parse_value(text: str):
 
 def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | None = None,
                  kernel_name: str = "python3", backend: str | None = None,
-                 env: dict | None = None, allow_errors: bool = False) -> Result:
+                 env: dict | None = None, allow_errors: bool = False,
+                 progress: bool = False) -> Result:
     """Execute one notebook with papermill; return its wall time, error, metrics and checks.
 
     `backend` ("tensorflow" or "jax") sets KERAS_BACKEND for the notebook's kernel; `env`
     adds variables (e.g. ``LABS_STRICT_CHECKS=1``: a failed exercise check stops the run).
     The exercise checks' results (`dl_vision_labs.check`) come back in `Result.checks`.
     With `allow_errors`, the cells after a failing one still run (the executed notebook
-    keeps every error; `Result.error` names the first).
+    keeps every error; `Result.error` names the first). With `progress`, papermill's
+    progress bar (cells done, elapsed time) goes to stderr and what the notebook prints
+    (its epoch lines) to stdout, as it runs.
     """
     import papermill
 
@@ -169,7 +172,8 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     try:
         papermill.execute_notebook(
             str(path), str(out_dir / path.name), parameters=parameters, cwd=str(path.parent),
-            kernel_name=kernel_name, progress_bar=False, execution_timeout=timeout,
+            kernel_name=kernel_name, progress_bar=progress, execution_timeout=timeout,
+            **({"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}),
             **({"allow_errors": True} if allow_errors else {}),
         )
     except papermill.PapermillExecutionError as err:
@@ -232,6 +236,8 @@ def main(argv: list[str] | None = None) -> int:
                         metavar=("NAME", "VALUE"), help="override a parameters-cell value")
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<mode>)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no progress bar and no notebook output while a notebook runs")
     parser.add_argument("--backend", choices=["tensorflow", "jax"],
                         help="Keras backend for the notebooks (default: KERAS_BACKEND or tensorflow)")
     args = parser.parse_args(argv)
@@ -249,9 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     for nb in notebooks:
         print(f"==> {nb.name} ({mode}) ...", flush=True)
         result = run_notebook(nb, out_dir, parameters, timeout=args.timeout,
-                              backend=args.backend)
+                              backend=args.backend, progress=not args.quiet)
         status = "error: " + result.error if result.error else "done"
         print(f"    {status} in {result.seconds:.0f} s", flush=True)
+        print(format_table(summary_rows([result], args.smoke)), flush=True)
         results.append(result)
 
     table = format_table(summary_rows(results, args.smoke))
