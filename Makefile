@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto --durations=15
 export LABS_DATA_DIR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: run test test-colab sync pin exercises setup
+.PHONY: run test test-fast test-colab sync pin exercises setup
 
 setup: $(STAMP)
 
@@ -32,6 +32,11 @@ run: $(STAMP)
 # Every test in parallel, including the one on 8 simulated JAX devices (tests/conftest.py).
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS) -m "not colab"
+
+# The edit-test loop: every test that starts no kernel and no subprocess (under a minute;
+# tests/conftest.py fails a test here that starts one without the marker `slow`).
+test-fast: $(STAMP)
+	LABS_FAST_TIER=1 $(PY) -m pytest $(PYTEST_ARGS) -m "not colab and not notebook and not slow"
 
 # The notebooks on Colab's own package sets (colab/constraints-*.txt): a Python 3.13
 # environment per set, cached in ~/.cache/dl-vision-labs/colab-envs (tests/test_colab.py).

@@ -70,3 +70,23 @@ def isolated_dirs(session_cache, monkeypatch):
     monkeypatch.setenv("LABS_CACHE_DIR", str(session_cache))
     monkeypatch.delenv("LABS_WORK_DIR", raising=False)
     monkeypatch.delenv("LABS_METRICS_FILE", raising=False)
+
+
+# --- tiers: `make test-fast` runs the tests that start no kernel and no subprocess ---------
+
+FAST_TIER_VAR = "LABS_FAST_TIER"  # set by `make test-fast`: a subprocess there is a mistake
+
+
+@pytest.fixture(autouse=True)
+def no_subprocess_in_the_fast_tier(request, monkeypatch):
+    """In the fast tier, a test that starts a process (a kernel, git, pip, a fresh Python)
+    fails with its name and the marker to add, instead of slowing the edit-test loop."""
+    if not os.environ.get(FAST_TIER_VAR) or request.node.get_closest_marker("slow"):
+        return
+    import subprocess
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{request.node.nodeid} starts a subprocess: mark it "
+                             "@pytest.mark.slow (the fast tier runs none)")
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

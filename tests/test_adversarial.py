@@ -72,6 +72,7 @@ def test_fit_trains_both_networks_and_counts_both_optimizers():
     assert got["seed"] == [1, 6]  # seed 1; the noise was drawn twice per step, three steps
 
 
+@pytest.mark.slow
 def test_the_jax_step_equals_the_tensorflow_step():
     """Same weights, data and noise: after three steps both backends hold the same weights,
     batch-norm statistics, optimizer counters and losses."""

@@ -21,6 +21,7 @@ def choose_in_fresh_python(code="print(dl_vision_labs.backend.choose())", **env_
     return proc
 
 
+@pytest.mark.slow
 def test_default_is_tensorflow():
     proc = choose_in_fresh_python()
     assert proc.returncode == 0, proc.stderr
@@ -28,6 +29,7 @@ def test_default_is_tensorflow():
     assert "the default on CPU and GPU" in proc.stdout
 
 
+@pytest.mark.slow
 def test_tpu_runtime_selects_jax_before_keras_loads():
     proc = choose_in_fresh_python(
         "dl_vision_labs.backend.choose()\nimport keras\nprint(keras.backend.backend())",
@@ -37,6 +39,7 @@ def test_tpu_runtime_selects_jax_before_keras_loads():
     assert proc.stdout.splitlines()[-1] == "jax"
 
 
+@pytest.mark.slow
 def test_environment_variable_is_respected():
     proc = choose_in_fresh_python(KERAS_BACKEND="jax")
     assert proc.stdout.splitlines()[-1] == "jax" and "from KERAS_BACKEND" in proc.stdout

@@ -1,6 +1,7 @@
 """Checks of hand-written code against references."""
 
 import keras
+import pytest
 
 from dl_vision_labs import check
 
@@ -18,6 +19,7 @@ def test_compare_batch_norm_accepts_keras_and_catches_a_wrong_layer():
     wrong = check.compare_batch_norm(NoMovingAverage)
     assert wrong["dense, inference"] > 0.1 and wrong["conv, inference"] > 0.1
 
+@pytest.mark.slow
 def test_importing_the_checks_changes_nothing_in_ipython_until_asked():
     """The stop handler (one sentence for an unfilled exercise) is installed by an explicit
     call, `check.install_stop_handler()` (runtime.prepare makes it), not by the import."""

@@ -701,6 +701,7 @@ def _tiny(path, body: str):
     return path
 
 
+@pytest.mark.slow
 def test_runner_records_checks_stops_cleanly_and_is_strict_on_request(tmp_path):
     empty = _tiny(tmp_path / "90_empty.ipynb", "def dense_params(n_in, n_out):\n"
                   "    raise NotImplementedError(\"exercise 'dense_params' is not filled in yet\")")

@@ -78,6 +78,7 @@ def test_grad_cam_multiclass_score():
     assert explain.grad_cam(features_model, head_model, images, [2, 0]).shape == (2, 16, 16)
 
 
+@pytest.mark.slow
 def test_grad_cam_on_the_jax_backend_equals_cam():
     """Same check on JAX (jax.grad), in a fresh process since the backend is fixed at import."""
     code = (

@@ -59,6 +59,7 @@ def test_a_failed_first_write_leaves_no_file_at_all(tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.slow
 def test_a_killed_writer_never_leaves_a_half_written_target(tmp_path):
     """A process killed mid-write cannot clean up, but the target stays complete."""
     target = tmp_path / "metrics.json"

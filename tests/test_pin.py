@@ -17,6 +17,7 @@ from tools import notebooks, pin
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.mark.slow
 def test_the_pin_is_the_package_as_it_is_here_on_main():
     assert pin.problems() == [], "\n".join(pin.problems())
     ref = pin.configured_ref()
@@ -52,6 +53,7 @@ def repo(tmp_path, monkeypatch):
     return tmp_path
 
 
+@pytest.mark.slow
 def test_only_commits_that_change_the_package_move_the_pin(repo):
     first = _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "requirements.txt": "keras\n",
                            "pyproject.toml": PYPROJECT.format(ref="")}, "package")
@@ -68,6 +70,7 @@ def test_only_commits_that_change_the_package_move_the_pin(repo):
     assert pin.current_pin() == third  # the packaging tables changed
 
 
+@pytest.mark.slow
 def test_uncommitted_package_changes_and_foreign_commits_are_named(repo):
     first = _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "pyproject.toml":
                            PYPROJECT.format(ref="")}, "package")
@@ -82,6 +85,7 @@ def test_uncommitted_package_changes_and_foreign_commits_are_named(repo):
     assert "not in this repository" in pin.problems("0" * 40)[0]
 
 
+@pytest.mark.slow
 def test_write_sets_the_ref_and_nothing_else(repo):
     _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "pyproject.toml": PYPROJECT.format(
         ref="v1") + '\n[tool.other]\nref = "keep"\n'}, "package")
@@ -104,6 +108,7 @@ def _setup_line() -> str:
     return line.replace("{extra}", "")
 
 
+@pytest.mark.slow
 def test_the_setup_line_installs_this_package_from_main_as_published(tmp_path):
     """main pushed (without tags) to a bare repository that git reaches through
     ``insteadOf`` at the GitHub URL of the Setup cell; the cell's own pip line installs

@@ -21,6 +21,7 @@ def _notebook(path, body, parameters="SMOKE = False\nTARGET = 0.5"):
     return path
 
 
+@pytest.mark.slow
 def test_runner_executes_with_parameters_and_collects_metrics(tmp_path, capsys):
     nb = _notebook(tmp_path / "99_tiny.ipynb",
                    "from dl_vision_labs import report\n"
@@ -42,6 +43,7 @@ def test_runner_executes_with_parameters_and_collects_metrics(tmp_path, capsys):
     assert summary["results"][0]["metrics"]["accuracy"]["value"] == 0.25
 
 
+@pytest.mark.slow
 def test_runner_reports_a_failing_cell(tmp_path, capsys):
     nb = _notebook(tmp_path / "98_broken.ipynb", "raise RuntimeError('boom')")
     assert runner.main([str(nb), "--out", str(tmp_path / "run")]) == 1
@@ -49,12 +51,14 @@ def test_runner_reports_a_failing_cell(tmp_path, capsys):
     assert "RuntimeError: boom" in out and "ERROR" in out
 
 
+@pytest.mark.slow
 def test_runner_requires_a_recorded_metric(tmp_path):
     nb = _notebook(tmp_path / "97_silent.ipynb", "x = 1")
     result = runner.run_notebook(nb, tmp_path, {"SMOKE": True})
     assert result.error and "recorded no metric" in result.error
 
 
+@pytest.mark.slow
 def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
                                                                       monkeypatch):
     (tmp_path / "data").mkdir()
@@ -100,6 +104,7 @@ def test_runner_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     ]
 
 
+@pytest.mark.slow
 def test_the_refusal_is_one_message_and_a_non_zero_exit_without_traceback(tmp_path):
     nb = _notebook(tmp_path / "93_typo.ipynb", "raise RuntimeError('must not run')")
     done = subprocess.run([sys.executable, "-m", "tools.runner", str(nb), "--out",
@@ -124,6 +129,7 @@ def test_notebook_parameters_includes_lines_papermill_cannot_read(tmp_path):
         "(no cell tagged 'parameters').")
 
 
+@pytest.mark.slow
 def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys):
     nb = _notebook(tmp_path / "90_check.ipynb",
                    "from dl_vision_labs import params\n"
@@ -140,6 +146,7 @@ def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys
     assert not (out / "90_check.metrics.json").exists()  # nothing after the check ran
 
 
+@pytest.mark.slow
 def test_the_runner_shows_progress_and_each_notebooks_metrics_as_it_goes(tmp_path, capsys):
     nb = _notebook(tmp_path / "94_chatty.ipynb",
                    "from dl_vision_labs import report\n"

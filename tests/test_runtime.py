@@ -139,6 +139,7 @@ print("OK", n)
 """
 
 
+@pytest.mark.slow
 def test_jax_data_parallel_splits_the_batches_over_the_devices(eight_cpu_devices, shared_data):
     """On the JAX backend with several devices (a TPU's 8 cores, simulated), `prepare` sets up
     data parallelism: BATCH_SIZE is per device, step counts shrink, and fit gives each device
