@@ -22,17 +22,22 @@ Modules (each small, each documented):
 * `dl_vision_labs.classic` - numerical gradient check and 2-D toy data for the classic classifiers
 * `dl_vision_labs.images`  - read the student's own image (path or upload) with clear errors
 * `dl_vision_labs.explain` - class activation maps (CAM) and Grad-CAM
+* `dl_vision_labs.environment` - the LABS_* variables: who sets them, who reads them
 
 Submodules are imported on first use, so ``import dl_vision_labs`` does not import
 Keras: the Keras backend can still be chosen after it.
 """
 
 import importlib
+import importlib.metadata
 
-__all__ = ["adversarial", "backend", "check", "classic", "data", "explain", "files", "filters",
-           "gan", "image_folders", "images", "metrics", "models", "params", "plots", "pretrained",
-           "report", "runtime", "segmentation", "storage", "training"]
-__version__ = "0.5.0"
+__all__ = ["adversarial", "backend", "check", "classic", "data", "environment", "explain",
+           "files", "filters", "gan", "image_folders", "images", "metrics", "models", "params",
+           "plots", "pretrained", "report", "runtime", "segmentation", "storage", "training"]
+try:  # one source of the version: pyproject.toml, as installed
+    __version__ = importlib.metadata.version("dl-vision-labs")
+except importlib.metadata.PackageNotFoundError:  # imported from a folder, not installed
+    __version__ = "unknown"
 
 
 def __getattr__(name):

@@ -25,8 +25,10 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-DATA_DIR_VAR = "LABS_DATA_DIR"
-CACHE_DIR_VAR = "LABS_CACHE_DIR"
+from dl_vision_labs import environment
+
+DATA_DIR_VAR = environment.DATA_DIR
+CACHE_DIR_VAR = environment.CACHE_DIR
 
 
 class DataError(RuntimeError):

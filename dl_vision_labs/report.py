@@ -13,9 +13,10 @@ import math
 import os
 from pathlib import Path
 
+from dl_vision_labs import environment
 from dl_vision_labs.files import atomic_write
 
-METRICS_FILE_VAR = "LABS_METRICS_FILE"
+METRICS_FILE_VAR = environment.METRICS_FILE
 
 
 def record(name: str, value: float, *, target: float | None = None,

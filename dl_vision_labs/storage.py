@@ -16,6 +16,7 @@ import os
 import shutil
 from pathlib import Path
 
+from dl_vision_labs import environment
 from dl_vision_labs.runtime import in_colab
 
 DRIVE_MOUNT_POINT = Path("/content/drive")
@@ -34,8 +35,8 @@ def workdir(name: str, *, use_drive: bool = True) -> Path:
     if not name or "/" in name or name in {".", ".."}:
         raise ValueError(f"workdir name must be a plain folder name, got {name!r}")
     base = None
-    if os.environ.get("LABS_WORK_DIR"):
-        base = Path(os.environ["LABS_WORK_DIR"])
+    if os.environ.get(environment.WORK_DIR):
+        base = Path(os.environ[environment.WORK_DIR])
     elif use_drive and in_colab():
         base = _drive_folder()
     if base is None:

@@ -6,13 +6,15 @@ from pathlib import Path
 import matplotlib
 import pytest
 
+from dl_vision_labs import environment
+
 matplotlib.use("Agg")  # plots render to files, no display needed
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _shared_data_dir() -> Path:
-    value = os.environ.get("LABS_DATA_DIR")
+    value = os.environ.get(environment.DATA_DIR)
     path = Path(value) if value else ROOT.parent / "shared" / "data"
     if not (path / "mnist").is_dir():
         raise pytest.UsageError(
@@ -67,14 +69,14 @@ def session_cache(tmp_path_factory):
 @pytest.fixture(autouse=True)
 def isolated_dirs(session_cache, monkeypatch):
     """No test writes outside pytest's tmp folders or inherits the runner's variables."""
-    monkeypatch.setenv("LABS_CACHE_DIR", str(session_cache))
-    monkeypatch.delenv("LABS_WORK_DIR", raising=False)
-    monkeypatch.delenv("LABS_METRICS_FILE", raising=False)
+    monkeypatch.setenv(environment.CACHE_DIR, str(session_cache))
+    monkeypatch.delenv(environment.WORK_DIR, raising=False)
+    monkeypatch.delenv(environment.METRICS_FILE, raising=False)
 
 
 # --- tiers: `make test-fast` runs the tests that start no kernel and no subprocess ---------
 
-FAST_TIER_VAR = "LABS_FAST_TIER"  # set by `make test-fast`: a subprocess there is a mistake
+FAST_TIER_VAR = environment.FAST_TIER  # set by `make test-fast`: a subprocess there is a mistake
 
 
 @pytest.fixture(autouse=True)

@@ -5,11 +5,13 @@ import socket
 
 import pytest
 
+from dl_vision_labs import environment
+
 
 @pytest.fixture
 def offline(shared_data, monkeypatch):
     """``LABS_DATA_DIR`` points at the shared offline data folder."""
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     return shared_data
 
 

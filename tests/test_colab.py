@@ -24,6 +24,7 @@ from unittest import mock
 import nbformat
 import pytest
 
+from dl_vision_labs import environment
 from tools import colab, notebooks, runner
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,8 +124,8 @@ def test_report_counts_a_single_tpu_chip(monkeypatch):
 def package_url() -> str:
     """``$LABS_PACKAGE_URL``, else this checkout: its HEAD commit when nothing tracked is
     modified (a clean clone, as in CI), else the working folder as it is."""
-    if os.environ.get("LABS_PACKAGE_URL"):
-        return os.environ["LABS_PACKAGE_URL"]
+    if os.environ.get(environment.PACKAGE_URL):
+        return os.environ[environment.PACKAGE_URL]
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
         dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
                                 "--untracked-files=no"], capture_output=True, text=True,
@@ -236,7 +237,7 @@ def test_setup_cell_installs_only_what_is_missing(name):
 def test_notebook_runs_on_colab_set(name, path, tmp_path, shared_data, monkeypatch):
     """Every notebook in smoke mode on the set (the TPU set on JAX), after the Setup cell."""
     prepared(name)
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     backend = BACKEND[name]
     with kernel_env(run_dir(name), backend):
         result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend=backend,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
+from dl_vision_labs import environment
 from dl_vision_labs import data
 from dl_vision_labs.files import DataError, DataFile, sha256sum
 from dl_vision_labs.image_folders import ImageFolderArchive
@@ -51,7 +52,7 @@ def test_checksum_mismatch_is_a_clear_error(shared_data, tmp_path, monkeypatch):
     raw = bytearray(damaged.read_bytes())
     raw[-1] ^= 0xFF
     damaged.write_bytes(bytes(raw))
-    monkeypatch.setenv("LABS_DATA_DIR", str(root))
+    monkeypatch.setenv(environment.DATA_DIR, str(root))
     with pytest.raises(DataError) as err:
         data.load("mnist")
     message = str(err.value)
@@ -62,10 +63,10 @@ def test_checksum_mismatch_is_a_clear_error(shared_data, tmp_path, monkeypatch):
 def test_missing_file_names_the_file_and_variable(shared_data, tmp_path, monkeypatch):
     root = _copy_mnist(shared_data, tmp_path / "data")
     (root / "mnist" / "train-images-idx3-ubyte.gz").unlink()
-    monkeypatch.setenv("LABS_DATA_DIR", str(root))
+    monkeypatch.setenv(environment.DATA_DIR, str(root))
     with pytest.raises(DataError, match="train-images-idx3-ubyte.gz") as err:
         data.load("mnist")
-    assert "LABS_DATA_DIR" in str(err.value)
+    assert environment.DATA_DIR in str(err.value)
 
 
 def test_unknown_dataset_lists_choices():
@@ -74,7 +75,7 @@ def test_unknown_dataset_lists_choices():
 
 
 def test_no_data_dir_and_no_network_is_one_clear_error(monkeypatch):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
 
     def offline_machine(spec):
         raise ConnectionError("Failed to resolve 'storage.googleapis.com'")
@@ -82,11 +83,11 @@ def test_no_data_dir_and_no_network_is_one_clear_error(monkeypatch):
     with pytest.raises(DataError) as err:
         data.load("mnist", online_loader=offline_machine)
     message = str(err.value)
-    assert "LABS_DATA_DIR" in message and "mnist/t10k-images-idx3-ubyte.gz" in message
+    assert environment.DATA_DIR in message and "mnist/t10k-images-idx3-ubyte.gz" in message
 
 
 def test_online_path_with_tfds_mock_matches_offline_format(monkeypatch, tmp_path):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
     with tfds.testing.mock_data(num_examples=20, data_dir=str(tmp_path / "tfds")):
         online = data.load("mnist")
     assert online.source == "tensorflow_datasets"
@@ -147,8 +148,8 @@ def tiny_dataset(tmp_path, monkeypatch):
                            root="tiny_png", splits=("train", "test"),
                            class_names=("cat", "dog"), note="a test archive"))
     monkeypatch.setitem(data.DATASETS, "tiny", spec)
-    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(environment.DATA_DIR, str(tmp_path / "data"))
+    monkeypatch.setenv(environment.CACHE_DIR, str(tmp_path / "cache"))
     return archive
 
 

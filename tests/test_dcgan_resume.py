@@ -8,6 +8,7 @@ import h5py
 import pytest
 from nbclient.exceptions import DeadKernelError
 
+from dl_vision_labs import environment
 from tools import runner
 
 NOTEBOOK = runner.NOTEBOOKS / "09_dcgan.ipynb"
@@ -62,7 +63,7 @@ def printed(out_dir):
 @pytest.mark.notebook
 @pytest.mark.parametrize("backend", ["tensorflow", "jax"])
 def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data, monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
 
     # Run 1: the kernel process exits in the middle of epoch 2 (os._exit, no cleanup).
     with pytest.raises(DeadKernelError):
@@ -123,7 +124,7 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
 def test_dcgan_recipe_switches_run_on_jax(tmp_path, shared_data, monkeypatch):
     """The study's techniques, all switched on at once, train and are measured on JAX (the
     TensorFlow path runs the same layers in the smoke runs of tests/test_notebooks.py)."""
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     switches = {"SPECTRAL_NORM": True, "MINIBATCH_STD": True, "LR_DECAY": True,
                 "REAL_LABEL": 0.9, "LEARNING_RATE_D": 4e-4, "LEARNING_RATE_G": 1e-4, "G_EMA": 0.99}
     result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, **switches}, backend="jax")

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from numpy.lib.stride_tricks import sliding_window_view
 
+from dl_vision_labs import environment
 from dl_vision_labs import check
 from tools import exercises, notebooks, runner
 
@@ -671,7 +672,7 @@ def unexpected_errors(executed, names: set[str]) -> list[str]:
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_exercise_notebook_runs_with_every_check_unfilled(path, tmp_path, shared_data,
                                                           monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     names = [n for _, n in exercises.holes(
         nbformat.read(notebooks.NOTEBOOKS / path.name, as_version=4))]
     result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend="tensorflow",
@@ -717,6 +718,6 @@ def test_runner_records_checks_stops_cleanly_and_is_strict_on_request(tmp_path):
 
     wrong = _tiny(tmp_path / "91_wrong.ipynb", "def dense_params(n_in, n_out):\n"
                   "    return n_in * n_out")
-    result = runner.run_notebook(wrong, tmp_path, {}, env={"LABS_STRICT_CHECKS": "1"})
+    result = runner.run_notebook(wrong, tmp_path, {}, env={environment.STRICT_CHECKS: "1"})
     assert result.error.startswith("CheckFailed: dense_params: wrong")
     assert [c["status"] for c in result.checks] == [check.WRONG] and not result.metrics

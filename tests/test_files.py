@@ -7,6 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import files
 
 
@@ -134,4 +135,4 @@ def test_verified_path_checks_existence_and_checksum(tmp_path):
         files.verified_path(tmp_path, files.DataFile("a.bin", "0" * 64))
     with pytest.raises(files.DataError, match="Missing data file") as err:
         files.verified_path(tmp_path, files.DataFile("b.bin", good.sha256))
-    assert "LABS_DATA_DIR" in str(err.value)
+    assert environment.DATA_DIR in str(err.value)

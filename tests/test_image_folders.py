@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import image_folders
 from dl_vision_labs.files import DataError, DataFile, sha256sum
 from dl_vision_labs.image_folders import ImageFolderArchive
@@ -41,7 +42,7 @@ def test_offline_cats_vs_dogs_folder(offline, no_network):
 
 
 def test_online_image_folder_uses_the_injected_download(monkeypatch, tmp_path):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
     calls = []
 
     def downloader(spec):
@@ -54,18 +55,18 @@ def test_online_image_folder_uses_the_injected_download(monkeypatch, tmp_path):
 
 
 def test_online_image_folder_failure_is_one_clear_error(monkeypatch):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
 
     def offline_machine(spec):
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
 
     with pytest.raises(DataError, match="cats_and_dogs_filtered.zip") as err:
         image_folders.image_folder("cats_vs_dogs", downloader=offline_machine)
-    assert "LABS_DATA_DIR" in str(err.value)
+    assert environment.DATA_DIR in str(err.value)
 
 
 def test_image_folder_with_a_wrong_layout(monkeypatch, tmp_path):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
     archive = _image_zip(tmp_path / "other.zip", root="something_else")
     with pytest.raises(DataError, match="expected layout"):
         image_folders.image_folder("cats_vs_dogs", downloader=lambda spec: archive)
@@ -190,7 +191,7 @@ def test_extracted_folder_checks_every_split_and_class(tmp_path):
 
 
 def test_an_offline_only_archive_says_so_without_data_dir(monkeypatch):
-    monkeypatch.delenv("LABS_DATA_DIR", raising=False)
+    monkeypatch.delenv(environment.DATA_DIR, raising=False)
     monkeypatch.setitem(image_folders.IMAGE_FOLDERS, "local", _spec())
 
     def downloader(spec):
@@ -198,11 +199,11 @@ def test_an_offline_only_archive_says_so_without_data_dir(monkeypatch):
 
     with pytest.raises(DataError, match="offline only") as err:
         image_folders.image_folder("local", downloader=downloader)
-    assert "LABS_DATA_DIR" in str(err.value) and "cats_and_dogs_filtered.zip" in str(err.value)
+    assert environment.DATA_DIR in str(err.value) and "cats_and_dogs_filtered.zip" in str(err.value)
 
 
 def test_sample_photo_is_a_cat_of_the_offline_copy(offline, no_network, tmp_path, monkeypatch):
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(environment.CACHE_DIR, str(tmp_path))
     from dl_vision_labs import images
     path = images.sample_photo()
     assert path.suffix == ".jpg" and path.parent.name == "cats"

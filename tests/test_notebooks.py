@@ -3,6 +3,7 @@
 import nbformat
 import pytest
 
+from dl_vision_labs import environment
 from tools import exercises, notebooks, runner
 
 NOTEBOOKS = notebooks.notebook_paths()
@@ -55,7 +56,7 @@ def _run_smoke(path, tmp_path, backend):
     # Strict checks: an exercise check (dl_vision_labs.check) that fails on the lesson's own
     # solution stops the run; every exercise of the lesson must have been checked.
     result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend=backend,
-                                 env={"LABS_STRICT_CHECKS": "1"})
+                                 env={environment.STRICT_CHECKS: "1"})
     assert result.error is None, result.error
     holes = [n for _, n in exercises.holes(nbformat.read(path, as_version=4))]
     assert [c["exercise"] for c in result.checks] == holes
@@ -69,7 +70,7 @@ def _run_smoke(path, tmp_path, backend):
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     _run_smoke(path, tmp_path, "tensorflow")
 
 
@@ -77,5 +78,5 @@ def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_on_the_jax_backend(path, tmp_path, shared_data, monkeypatch):
     """The TPU path on Colab: the same notebook, unchanged, with Keras on JAX (here on CPU)."""
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     _run_smoke(path, tmp_path, "jax")

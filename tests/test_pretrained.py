@@ -3,6 +3,7 @@ import warnings
 import keras
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import pretrained
 from dl_vision_labs.files import DataError
 
@@ -15,7 +16,7 @@ def test_pretrained_weights_online_offline_and_unavailable(offline, monkeypatch)
     with pytest.raises(DataError, match="alpha=1.0") as err:
         pretrained.pretrained_weights("MobileNetV2", alpha=1.0, size=224)
     assert "ALPHA = 0.35" in str(err.value)
-    monkeypatch.delenv("LABS_DATA_DIR")
+    monkeypatch.delenv(environment.DATA_DIR)
     assert pretrained.pretrained_weights("MobileNetV2", alpha=1.0) == "imagenet"
 
 
@@ -51,6 +52,6 @@ def test_pretrained_weights_checksum(shared_data, tmp_path, monkeypatch):
     bad = tmp_path / spec.path
     bad.parent.mkdir(parents=True)
     bad.write_bytes((shared_data / spec.path).read_bytes()[:-10])
-    monkeypatch.setenv("LABS_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv(environment.DATA_DIR, str(tmp_path))
     with pytest.raises(DataError, match="Checksum mismatch"):
         pretrained.pretrained_weights("MobileNetV2", alpha=0.35)

@@ -3,12 +3,13 @@ import math
 
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import report
 
 
 def test_record_writes_metrics_file(tmp_path, monkeypatch, capsys):
     path = tmp_path / "m.json"
-    monkeypatch.setenv("LABS_METRICS_FILE", str(path))
+    monkeypatch.setenv(environment.METRICS_FILE, str(path))
     report.record("test_accuracy", 0.93, target=0.92)
     report.record("fid", 40.0, target=30.0, higher_is_better=False)
     metrics = json.loads(path.read_text())["metrics"]

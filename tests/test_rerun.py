@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dl_vision_labs import environment
 from tools import runner
 
 NOTEBOOK = runner.NOTEBOOKS / "07_transfer_learning.ipynb"
@@ -46,7 +47,7 @@ def execute(out_dir, parameters):
 
 @pytest.mark.notebook
 def test_transfer_learning_reruns_train_what_was_asked(tmp_path, shared_data, monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
 
     first, out = execute(tmp_path, {})
     (cats_dogs,) = run_folders(tmp_path)

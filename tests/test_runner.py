@@ -7,6 +7,7 @@ import sys
 import nbformat
 import pytest
 
+from dl_vision_labs import environment
 from tools import runner
 
 
@@ -65,10 +66,10 @@ def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
     (tmp_path / "notebooks").mkdir()
     nb = _notebook(tmp_path / "notebooks" / "96_data.ipynb",
                    "import os, pathlib\nfrom dl_vision_labs import report\n"
-                   "report.record('found', float(pathlib.Path(os.environ['LABS_DATA_DIR'])"
+                   f"report.record('found', float(pathlib.Path(os.environ[{environment.DATA_DIR!r}])"
                    ".is_dir()))")
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("LABS_DATA_DIR", "data")  # the kernel itself runs in notebooks/
+    monkeypatch.setenv(environment.DATA_DIR, "data")  # the kernel itself runs in notebooks/
     result = runner.run_notebook(nb, tmp_path, {"SMOKE": True})
     assert result.error is None and result.metrics["found"]["value"] == 1.0
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import runtime, segmentation
 
 
@@ -88,7 +89,7 @@ def test_train_and_test_scenes_come_from_their_own_split():
 
 
 def test_scene_splits_are_cached(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABS_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv(environment.CACHE_DIR, str(tmp_path))
     x, y = _mnist_like()
     arrays = types.SimpleNamespace(x_train=x, y_train=y, x_test=x[::-1], y_test=y[::-1])
     first = segmentation.scene_splits(arrays, train=8, test=4, seed=2)

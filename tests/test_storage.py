@@ -5,6 +5,7 @@ import types
 import keras
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import storage
 
 
@@ -61,7 +62,7 @@ def test_outside_colab_uses_local_folder(tmp_path, monkeypatch):
 
 
 def test_runner_work_dir_wins(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABS_WORK_DIR", str(tmp_path / "run"))
+    monkeypatch.setenv(environment.WORK_DIR, str(tmp_path / "run"))
     assert storage.workdir("nb04") == tmp_path / "run" / "nb04"
 
 

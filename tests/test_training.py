@@ -4,6 +4,7 @@ import keras
 import numpy as np
 import pytest
 
+from dl_vision_labs import environment
 from dl_vision_labs import data, models, runtime, training
 
 
@@ -24,7 +25,7 @@ def rt():
 
 
 def test_mnist_datasets_scales_batches_and_keeps_the_test_order(rt, shared_data, monkeypatch):
-    monkeypatch.setenv("LABS_DATA_DIR", str(shared_data))
+    monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     arrays, train_ds, test_ds = training.mnist_datasets(rt, 50, seed=1, limit=200)
     x, y = next(iter(train_ds))
     assert x.shape == (rt.batch_size(50), 28, 28, 1) and x.dtype == "float32"

@@ -33,6 +33,8 @@ import sys
 import time
 from pathlib import Path
 
+from dl_vision_labs import environment
+
 ROOT = Path(__file__).resolve().parents[1]
 CONSTRAINTS_DIR = ROOT / "colab"
 SETS = ("gpu", "tpu")
@@ -140,14 +142,14 @@ def _read(path: Path, name: str, default: str | None = None) -> str:
 
 
 def cache_root() -> Path:
-    value = os.environ.get("LABS_COLAB_ENVS")
+    value = os.environ.get(environment.COLAB_ENVS)
     return Path(value) if value else Path.home() / ".cache" / "dl-vision-labs" / "colab-envs"
 
 
 def find_python(version: str) -> str:
     """A Python `version` interpreter: $LABS_COLAB_PYTHON, pythonX.Y on PATH, or pyenv's."""
-    if os.environ.get("LABS_COLAB_PYTHON"):
-        return os.environ["LABS_COLAB_PYTHON"]
+    if os.environ.get(environment.COLAB_PYTHON):
+        return os.environ[environment.COLAB_PYTHON]
     pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
     candidates = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"),
                         key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])])

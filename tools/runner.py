@@ -27,6 +27,8 @@ import sys
 import time
 from pathlib import Path
 
+from dl_vision_labs import environment
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
 
@@ -154,15 +156,15 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     checks_file = out_dir / f"{path.stem}.checks.jsonl"
     checks_file.unlink(missing_ok=True)
     env = {
-        "LABS_METRICS_FILE": str(metrics_file),
-        "LABS_WORK_DIR": str(out_dir / "work"),
-        "LABS_CHECKS_FILE": str(checks_file),
+        environment.METRICS_FILE: str(metrics_file),
+        environment.WORK_DIR: str(out_dir / "work"),
+        environment.CHECKS_FILE: str(checks_file),
         **(env or {}),
     }
-    if os.environ.get("LABS_DATA_DIR"):
+    if os.environ.get(environment.DATA_DIR):
         # The kernel runs in the notebook's folder: a relative path given here
         # (LABS_DATA_DIR=../shared/data) means relative to this directory.
-        env["LABS_DATA_DIR"] = str(Path(os.environ["LABS_DATA_DIR"]).resolve())
+        env[environment.DATA_DIR] = str(Path(os.environ[environment.DATA_DIR]).resolve())
     if backend:
         env["KERAS_BACKEND"] = backend
     saved = {k: os.environ.get(k) for k in env}

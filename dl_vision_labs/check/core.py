@@ -29,8 +29,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-CHECKS_FILE_VAR = "LABS_CHECKS_FILE"  # set by the runner and tests; each verdict appended as JSON
-STRICT_VAR = "LABS_STRICT_CHECKS"  # set to 1 by the lessons' tests: a check that fails raises
+from .. import environment
+
+CHECKS_FILE_VAR = environment.CHECKS_FILE  # each verdict appended as one JSON line
+STRICT_VAR = environment.STRICT_CHECKS  # 1: a check that does not pass raises
 PASSED, NOT_FILLED, WRONG = "passed", "not filled in", "wrong"
 _EXERCISE = re.compile(r"exercise '(\w+)'")
 
