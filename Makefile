@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements-tensorflow.txt requirements-dev.txt pypr
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(PY) -m tools.runner $(NB) $(ARGS)
+	$(PY) -m tools run $(NB) $(ARGS)
 
 # Every test in parallel, including the one on 8 simulated JAX devices (tests/conftest.py).
 test: $(STAMP)
@@ -41,19 +41,19 @@ test-fast: $(STAMP)
 # The notebooks on Colab's own package sets (colab/constraints-*.txt): a Python 3.13
 # environment per set, cached in ~/.cache/dl-vision-labs/colab-envs (tests/test_colab.py).
 test-colab: $(STAMP)
-	$(PY) -m tools.colab build
+	$(PY) -m tools colab build
 	$(PY) -m pytest $(PYTEST_ARGS) -m colab
 
 # Pin the Setup cells to the last commit that changed the package (tools/pin.py), regenerate
 # badges and Setup cells, strip outputs (after editing a notebook), then the exercise
 # notebooks (exercises/, from the lessons' ### BEGIN/END SOLUTION markers).
-sync: pin
-	$(PY) -m tools.notebooks sync
+sync: $(STAMP)
+	$(PY) -m tools sync
 
 # Only the pin: [tool.labs] ref in pyproject.toml (commit the package first).
 pin: $(STAMP)
-	$(PY) -m tools.pin write
+	$(PY) -m tools pin write
 
 # The student version of each lesson with exercises (### BEGIN/END SOLUTION) in exercises/.
 exercises: $(STAMP)
-	$(PY) -m tools.exercises sync
+	$(PY) -m tools exercises sync

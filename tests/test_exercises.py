@@ -85,7 +85,7 @@ def test_lesson_problems_wants_a_check_after_each_hole():
 
 def test_exercises_folder_is_what_the_generator_makes():
     assert LESSONS, "no lesson has exercises"
-    assert exercises.stale() == [], "run `make exercises` (python -m tools.exercises)"
+    assert exercises.stale() == [], "run `make exercises` (python -m tools exercises sync)"
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)

@@ -21,7 +21,7 @@ def test_notebook_follows_conventions(path):
 def test_colab_badges_file_is_current():
     expected = notebooks.badges_file_text()
     assert notebooks.BADGES_FILE.read_text() == expected, (
-        "colab_badges.md is out of date: run `python -m tools.notebooks sync`")
+        "colab_badges.md is out of date: run `make sync`")
     for path in NOTEBOOKS:
         assert notebooks.colab_url(path.name) in expected
     exercise_notebooks = [p for p in NOTEBOOKS

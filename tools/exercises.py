@@ -1,7 +1,7 @@
 """Generate the student (exercise) version of each lesson notebook into ``exercises/``.
 
-    python -m tools.exercises          # write exercises/NN_name.ipynb for every lesson with holes
-    python -m tools.exercises check    # list stale, missing or extra exercise notebooks (exit 1)
+    python -m tools exercises sync   # write exercises/NN_name.ipynb for every lesson with holes
+    python -m tools exercises        # list stale, missing or extra exercise notebooks (exit 1)
 
 nbgrader's conventions, our small generator (nbgrader/otter need cell metadata that Colab
 cannot edit, and heavy installs):
@@ -29,10 +29,8 @@ from pathlib import Path
 import nbformat
 
 from dl_vision_labs.files import atomic_write
-from tools import notebooks
-
-ROOT = notebooks.ROOT
-EXERCISES = ROOT / "exercises"
+from tools import common
+from tools.common import EXERCISES, ROOT
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 MD_ANSWER = "*Your answer here.*"
@@ -155,7 +153,7 @@ def intro_text(lesson: Path, names: list[str], cfg: dict) -> str:
     listed = ", ".join(f"`{n}`" for n in names)
     return (
         "**Exercise version.** "
-        f"[The lesson]({notebooks.github_url(lesson.name, cfg)}) has the same cells, solved. "
+        f"[The lesson]({common.github_url(lesson.name, cfg)}) has the same cells, solved. "
         f"Here you write the lines that are the lesson: fill in each function marked `TODO` "
         f"({listed}). The cell after each one checks your function and prints one line: "
         "*passed*, *not filled in yet*, or what is wrong. `check.hint(\"name\")` shows a hint. "
@@ -166,7 +164,7 @@ def intro_text(lesson: Path, names: list[str], cfg: dict) -> str:
 
 def student_notebook(lesson: Path, cfg: dict | None = None):
     """The exercise version of a lesson notebook (a new nbformat node), or None without holes."""
-    cfg = cfg or notebooks.settings()
+    cfg = cfg or common.settings()
     nb = nbformat.read(lesson, as_version=4)
     if not has_holes(nb):
         return None
@@ -183,19 +181,19 @@ def student_notebook(lesson: Path, cfg: dict | None = None):
                 first, *rest = cell.source.lstrip().split("\n", 1)
                 cell.source = "\n".join([first.rstrip() + " (exercises)", *rest])
                 titled = True
-    badges = notebooks.tagged(nb, "colab-badge")
+    badges = common.tagged(nb, "colab-badge")
     for cell in badges:
-        cell.source = notebooks.badge_markdown(lesson.name, cfg, folder="exercises")
+        cell.source = common.badge_markdown(lesson.name, cfg, folder="exercises")
     intro = nbformat.v4.new_markdown_cell(intro_text(lesson, names, cfg))
     intro.id = INTRO_ID
     at = nb.cells.index(badges[0]) + 1 if badges else 1
     nb.cells.insert(at, intro)
-    notebooks.clean(nb)
+    common.clean(nb)
     return nb
 
 
 def lesson_paths() -> list[Path]:
-    return [p for p in notebooks.notebook_paths() if has_holes(nbformat.read(p, as_version=4))]
+    return [p for p in common.notebook_paths() if has_holes(nbformat.read(p, as_version=4))]
 
 
 def exercise_paths() -> list[Path]:
@@ -204,9 +202,9 @@ def exercise_paths() -> list[Path]:
 
 def expected() -> dict[Path, str]:
     """Every exercise notebook's expected text, from today's lessons."""
-    cfg = notebooks.settings()
+    cfg = common.settings()
     out = {}
-    for lesson in notebooks.notebook_paths():
+    for lesson in common.notebook_paths():
         nb = student_notebook(lesson, cfg)
         if nb is not None:
             out[exercise_path(lesson)] = nbformat.writes(nb) + "\n"
@@ -253,8 +251,8 @@ def problems(path: Path) -> list[str]:
         out.append(f"{path.name}: committed with outputs or execution counts")
     if any(m in c.source for c in nb.cells for m in (BEGIN, END, MD_BEGIN, MD_END)):
         out.append(f"{path.name}: a solution marker survived")
-    badge = notebooks.tagged(nb, "colab-badge")
-    if len(badge) != 1 or badge[0].source != notebooks.badge_markdown(path.name,
+    badge = common.tagged(nb, "colab-badge")
+    if len(badge) != 1 or badge[0].source != common.badge_markdown(path.name,
                                                                       folder="exercises"):
         out.append(f"{path.name}: Colab badge cell missing or not pointing at exercises/")
     if path.read_text() != nbformat.writes(nb) + "\n":
@@ -262,19 +260,7 @@ def problems(path: Path) -> list[str]:
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    command = argv[0] if argv else "sync"
-    if command == "sync":
-        for path in generate():
-            print(f"updated {path.relative_to(ROOT)}")
-        return 0
-    if command == "check":
-        found = stale() + [m for p in exercise_paths() for m in problems(p)]
-        print("\n".join(found) or "exercises/ is what the generator makes from the lessons")
-        return 1 if found else 0
-    raise SystemExit(f"unknown command {command!r}: use 'sync' or 'check'")
+if __name__ == "__main__":  # python -m tools.exercises [sync]: the same as python -m tools exercises
+    from tools.__main__ import main
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(["exercises", *sys.argv[1:]]))

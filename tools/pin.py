@@ -1,7 +1,7 @@
 """The commit that the notebooks' Setup cells install: the last one that changed the package.
 
-    python -m tools.pin          # print the pin and whether pyproject.toml holds it (exit 1 if not)
-    python -m tools.pin write    # write it into [tool.labs] ref (`make sync` does this first)
+    python -m tools pin          # whether [tool.labs] ref is the right pin (exit 1 if not)
+    python -m tools pin write    # write it there (`python -m tools sync` does this first)
 
 A Setup cell installs ``git+https://github.com/<repository>@<ref>``. Only branch main is
 published (tags made in a clone are not), so `ref` is a full commit hash on main: the
@@ -21,7 +21,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tools.common import ROOT
 PACKAGE_DIR = "dl_vision_labs"
 PACKAGE_FILES = ("requirements.txt", "requirements-tensorflow.txt", "requirements-tpu.txt")
 PACKAGING_TABLES = ("build-system", "project", "tool.setuptools")

@@ -1,8 +1,8 @@
 """Run notebooks headless with parameters and summarise their metrics.
 
-    python -m tools.runner                 # every notebook, full mode
-    python -m tools.runner 02 04 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
-    python -m tools.runner 02 -p EPOCHS 3  # override any `parameters` cell value
+    python -m tools run                   # every notebook, full mode
+    python -m tools run 02 04 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
+    python -m tools run 02 -p EPOCHS 3  # override any `parameters` cell value
 
 A name that a chosen notebook's `parameters` cell does not declare (``-p EPOCH 3``)
 is refused before anything runs, with the names it does declare.
