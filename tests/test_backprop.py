@@ -201,7 +201,7 @@ def test_plot_graph_draws_every_node(Value):
     for node_label in ["a", "b"]:
         assert node_label in texts
     assert "-3" in texts and "1" in texts     # a's value... and out's gradient
-    layers = plots._graph_layers(out)
+    layers = plots.diagnostics._graph_layers(out)
     assert sum(len(layer) for layer in layers) == 7  # a, b, a·b, +a, relu, 1, +1
     assert layers[-1] == [out]
     plt.close("all")
