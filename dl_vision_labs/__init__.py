@@ -9,8 +9,9 @@ Modules (each small, each documented):
 * `dl_vision_labs.image_folders` - a folder of images per class (cats vs dogs, yours) as `tf.data`
 * `dl_vision_labs.pretrained` - ImageNet weights for `keras.applications`, online or offline
 * `dl_vision_labs.files`   - offline files: checksums, safe extraction, atomic writes, cache folder
-* `dl_vision_labs.gan`     - generated images: Fréchet distance, confident share, class coverage, grids, GIFs
-* `dl_vision_labs.adversarial` - a GAN's training step on TensorFlow and JAX; a judge that can say "not a digit"
+* `dl_vision_labs.gan`     - measuring generated images: a judge that can say "not a digit", Fréchet
+  distance, confident share, class coverage, grids, GIFs
+* `dl_vision_labs.adversarial` - training a GAN's two networks with `fit`, on TensorFlow and JAX
 * `dl_vision_labs.filters` - classic image filters and noise in NumPy (median, bilateral, PSNR)
 * `dl_vision_labs.segmentation` - scenes of digits with pixel masks, IoU
 * `dl_vision_labs.plots`   - training curves, image grids, weights, confusion matrix, live curves

@@ -1,4 +1,9 @@
-"""Measure and show what a generative model makes: quality measures, sample grids, GIFs.
+"""Measure and show what a generative model makes: a judge, quality measures, grids, GIFs.
+
+(Training the two networks against each other is `dl_vision_labs.adversarial`.)
+
+    judge = gan.train_judge(images)                            # a classifier that can say
+    judge = gan.extend_judge(classifier, images)               # "not a digit" (non_images)
 
     fd = gan.frechet_distance(real_features, fake_features)   # 0 = same distribution
     gan.confident_share(probabilities)                         # share the classifier is sure of
@@ -7,17 +12,21 @@
     gan.make_gif(sorted(folder.glob("epoch_*.png")), folder / "training.gif")
 
 The measures work on plain NumPy arrays (features and probabilities computed by
-any classifier), so they do not depend on the Keras backend.
+any classifier), so they do not depend on the Keras backend; only the judge uses Keras.
 """
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from dl_vision_labs.files import atomic_write
+
+if TYPE_CHECKING:
+    import keras
 
 
 # --- quality measures -----------------------------------------------------------------
@@ -225,3 +234,82 @@ def non_images(n: int, shape, seed: int = 0) -> np.ndarray:
             img = level + rng.uniform(0, 0.1) * rng.normal(size=(h, w, c))
         out[i] = img
     return np.round(np.clip(out, 0, 1) * 255).astype(np.uint8)
+
+
+# --- a judge for generated images -------------------------------------------------------------
+
+
+def _with_reject_class(images, negatives: int | None, seed: int):
+    """Pixels in [0, 1] and labels: the training images plus `negatives` images of nothing
+    (default: a tenth as many), labelled len(class_names) ("not a digit")."""
+    if negatives is None:
+        negatives = len(images.x_train) // 10
+    reject = len(images.class_names)
+    nothing = non_images(negatives, images.x_train.shape[1:], seed=seed)
+    x = np.concatenate([images.x_train, nothing]).astype("float32") / 255
+    y = np.concatenate([images.y_train, np.full(negatives, reject, images.y_train.dtype)])
+    return x, y
+
+
+def train_judge(images, *, epochs: int = 5, negatives: int | None = None,
+                seed: int | None = None, verbose=2) -> keras.Model:
+    """A classifier of `images` (a `data.load` result) with one more class: "not a digit".
+
+    Notebook 05's network (`models.conv_net` with batch normalization and random
+    shifts) with len(class_names) + 1 outputs, trained for `epochs` on the
+    training images (pixels in [0, 1]) and `negatives` images of nothing
+    (`gan.non_images`; default: a tenth as many as training images). On MNIST,
+    five epochs give about 99.5% on the test digits. Its penultimate layer
+    gives the features.
+    """
+    import keras
+
+    from dl_vision_labs import models
+
+    x, y = _with_reject_class(images, negatives, seed or 0)
+    model = models.conv_net(filters=(24, 48, 64), batch_norm=True, dropout_rate=0.1, shift=0.08,
+                            seed=seed, input_shape=images.x_train.shape[1:],
+                            num_classes=len(images.class_names) + 1, name="judge")
+    steps = epochs * -(-len(x) // 100)
+    model.compile(optimizer=keras.optimizers.Adam(models.ExponentialDecayToMin(
+        0.02, 0.0001, decay_steps=max(steps // 3, 1))),
+        loss="sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=50)
+    model.fit(x, y, batch_size=100, epochs=epochs, shuffle=True, verbose=verbose)
+    return model
+
+
+def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
+                 negatives: int | None = None, seed: int | None = None,
+                 pixel_scale: float = 1.0, verbose=0) -> keras.Model:
+    """A trained classifier (notebook 05's or 06's) given one more output, "not a digit".
+
+    Its layers are kept frozen. Its output layer (softmax or logits) is
+    replaced by a softmax layer with len(class_names) + 1 outputs that starts
+    as a copy of it (and a zero column for the new class), then is trained on
+    the penultimate layer's features of the training images and of `negatives`
+    images of nothing (`gan.non_images`). The classes' accuracy stays about
+    the classifier's; the new layer mostly learns to refuse.
+
+    The judge takes pixels in [0, 1]; `pixel_scale` is what the classifier's
+    inputs are multiplied by: 255 for a network trained on raw pixel values.
+    """
+    import keras
+
+    last = classifier.layers[-1]
+    if not isinstance(last, keras.layers.Dense) or last.units != len(images.class_names):
+        raise ValueError(f"the classifier must end in a Dense layer with one output per class "
+                         f"({len(images.class_names)}), found {last.name!r}")
+    x, y = _with_reject_class(images, negatives, seed or 0)
+    features = keras.Model(classifier.inputs, classifier.layers[-2].output, name="features")
+    features.trainable = False
+    head = keras.layers.Dense(len(images.class_names) + 1, activation="softmax", name="output")
+    inputs = keras.Input(classifier.input_shape[1:])
+    pixels = inputs if pixel_scale == 1 else keras.layers.Rescaling(pixel_scale)(inputs)
+    model = keras.Model(inputs, head(features(pixels)), name="judge")
+    kernel, bias = (np.asarray(w) for w in last.get_weights())
+    head.set_weights([np.concatenate([kernel, np.zeros_like(kernel[:, :1])], axis=1),
+                      np.concatenate([bias, [0.0]]).astype(bias.dtype)])
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    model.fit(x, y, batch_size=256, epochs=epochs, shuffle=True, verbose=verbose)
+    return model

@@ -158,7 +158,7 @@ def test_extend_judge_adds_a_not_a_digit_class_and_keeps_the_classifier():
                        loss="sparse_categorical_crossentropy")
     classifier.fit(digits.x_train / 255, digits.y_train, epochs=5, verbose=0)
     before = classifier.get_weights()
-    judge = adversarial.extend_judge(classifier, digits, epochs=10, seed=0)
+    judge = gan.extend_judge(classifier, digits, epochs=10, seed=0)
     assert judge.output_shape == (None, 11)
     assert all(np.array_equal(a, b) for a, b in zip(before, classifier.get_weights()))
     p = judge.predict(digits.x_train / 255, verbose=0)
@@ -176,7 +176,7 @@ def test_extend_judge_takes_unit_pixels_for_a_classifier_of_raw_pixels():
     classifier.compile(optimizer=keras.optimizers.Adam(0.01),
                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     classifier.fit(digits.x_train.astype("float32"), digits.y_train, epochs=5, verbose=0)
-    untrained = adversarial.extend_judge(classifier, digits, epochs=0, seed=0, pixel_scale=255)
+    untrained = gan.extend_judge(classifier, digits, epochs=0, seed=0, pixel_scale=255)
     # Before any training the head is the classifier's output layer, plus a zero logit for
     # "not a digit", under a softmax: fed pixels in [0, 1], it sees what the classifier saw.
     logits = classifier.predict(digits.x_train.astype("float32"), verbose=0)
@@ -185,7 +185,7 @@ def test_extend_judge_takes_unit_pixels_for_a_classifier_of_raw_pixels():
     expected /= expected.sum(1, keepdims=True)
     np.testing.assert_allclose(untrained.predict(digits.x_train / 255, verbose=0), expected,
                                atol=1e-5)
-    judge = adversarial.extend_judge(classifier, digits, epochs=10, seed=0, pixel_scale=255)
+    judge = gan.extend_judge(classifier, digits, epochs=10, seed=0, pixel_scale=255)
     assert np.mean(judge.predict(digits.x_train / 255, verbose=0).argmax(1) == digits.y_train) > 0.9
     nothing = gan.non_images(200, (28, 28, 1), seed=99) / 255
     assert np.mean(judge.predict(nothing, verbose=0).argmax(1) == 10) > 0.9
