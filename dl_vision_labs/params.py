@@ -1,8 +1,8 @@
 """Check a notebook's parameters before anything runs: one clear sentence when one is wrong.
 
-Every notebook calls `check` in the cell right after its parameters cell::
+Every notebook calls `validate` in the cell right after its parameters cell::
 
-    params.check(
+    params.validate(
         EPOCHS=EPOCHS, BATCH_SIZE=BATCH_SIZE, SEED=SEED, SMOKE=SMOKE,  # rules by name
         DATASET=params.one_of(DATASET, "mnist", "fashion_mnist", "cifar10"),
         DROPOUT=params.rate(DROPOUT),
@@ -41,7 +41,7 @@ import os
 
 RULES = ("count", "counts", "integer", "number", "positive", "rate", "flag", "one_of", "text",
          "path", "optional")
-__all__ = ["ParameterError", "Rule", "check", *RULES]
+__all__ = ["ParameterError", "Rule", "validate", *RULES]
 
 SEED_MAX = 2**32 - 1  # np.random.seed (used by keras.utils.set_random_seed) takes 0 .. 2**32 - 1
 
@@ -60,10 +60,10 @@ class Rule:
     hint: str = ""     # added after "got VALUE", e.g. " (did you mean 'mnist'?)"
 
 
-# --- the check ----------------------------------------------------------------------------
+# --- the validation ----------------------------------------------------------------------------
 
 
-def check(**parameters) -> None:
+def validate(**parameters) -> None:
     """Check every parameter given as ``NAME=value`` or ``NAME=rule``; raise at the first bad one.
 
     Raises:
@@ -91,7 +91,7 @@ def _rule_by_name(name: str, value) -> Rule:
         return positive(value)
     if name.endswith("DROPOUT"):
         return rate(value)
-    raise TypeError(f"params.check has no rule for {name} by its name: give one, e.g. "
+    raise TypeError(f"params.validate has no rule for {name} by its name: give one, e.g. "
                     f"{name}=params.count({name}) or {name}=params.one_of({name}, ...); "
                     f"the rules are {', '.join(RULES)}.")
 

@@ -1,5 +1,6 @@
 """The course as a whole: notebook numbers that exist, and no code copied between notebooks."""
 
+import ast
 import io
 import re
 import tokenize
@@ -143,3 +144,47 @@ def test_no_code_copied_between_notebooks(a, b, shape):
     assert not runs, "\n".join(
         f"{a.name} and {b.name} share {n} lines:\n    " + "\n    ".join(text_a[i:i + n])
         for i, _, n in runs)
+
+
+def _imported_modules(nb) -> set[str]:
+    names = set()
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            for node in ast.walk(_tree(cell.source)):
+                if isinstance(node, ast.ImportFrom) and node.module == "dl_vision_labs":
+                    names |= {a.asname or a.name for a in node.names}
+    return names
+
+
+def _tree(source: str) -> ast.AST:
+    lines = ["" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()]
+    return ast.parse("\n".join(lines))
+
+
+def _bound_names(source: str) -> set[str]:
+    """Names a cell binds in the notebook's namespace: assignments, loop and with targets,
+    functions and classes defined at the top level (not names local to a function)."""
+    bound, todo = set(), list(_tree(source).body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+            continue  # its body is its own scope
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.Name) and isinstance(child.ctx, ast.Store):
+                bound.add(child.id)
+            elif not isinstance(child, ast.Lambda):
+                todo.append(child)
+    return bound
+
+
+def test_no_lesson_shadows_a_module_of_the_package_it_uses():
+    found = []
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        modules = _imported_modules(nb)
+        assert "check" in modules and "params" in modules, path.name
+        for cell in nb.cells:
+            if cell.cell_type == "code":
+                found += [f"{path.name}: {name}" for name in _bound_names(cell.source) & modules]
+    assert not found, f"names that hide a module the lesson imports: {found}"

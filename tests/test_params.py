@@ -1,4 +1,4 @@
-"""`params.check`: each rule on good and bad values, and its one-sentence message."""
+"""`params.validate`: each rule on good and bad values, and its one-sentence message."""
 
 import math
 import re
@@ -13,7 +13,7 @@ from dl_vision_labs.params import ParameterError
 
 def _message(**parameters) -> str:
     with pytest.raises(ParameterError) as caught:
-        params.check(**parameters)
+        params.validate(**parameters)
     return str(caught.value)
 
 
@@ -25,73 +25,73 @@ def test_the_message_is_one_sentence_saying_what_is_allowed():
 
 def test_the_error_is_a_value_error_raised_without_a_chain():
     with pytest.raises(ValueError) as caught:
-        params.check(EPOCHS=3, BATCH_SIZE=-1)
+        params.validate(EPOCHS=3, BATCH_SIZE=-1)
     assert caught.type is ParameterError
     assert caught.value.__cause__ is None and caught.value.__context__ is None
     assert "BATCH_SIZE" in str(caught.value)
 
 
 def test_good_values_pass_and_check_returns_nothing():
-    assert params.check(
+    assert params.validate(
         EPOCHS=12, SMALL_EPOCHS=1, STEPS_PER_EPOCH=500, BATCH_SIZE=np.int64(64), SEED=0,
         SMOKE=True, LEARNING_RATE=2e-4, CNN_DROPOUT=0, DROPOUT=0.2,
         DATASET=params.one_of("mnist", "mnist", "fashion_mnist"),
     ) is None
-    params.check()  # nothing to check
+    params.validate()  # nothing to check
 
 
 @pytest.mark.parametrize("name", ["EPOCHS", "FINE_TUNE_EPOCHS", "SCRATCH_STEPS", "D_STEPS",
                                   "STEPS_PER_EPOCH", "CNN_DECAY_STEPS", "BATCH_SIZE"])
 def test_counts_by_name_are_whole_numbers_of_at_least_one(name):
-    params.check(**{name: 1})
+    params.validate(**{name: 1})
     for bad in [0, -3, 2.0, 2.5, True, "3", None]:
         assert _message(**{name: bad}) == (
             f"{name} must be a whole number of at least 1, got {bad!r}.")
 
 
 def test_seed_is_a_whole_number_numpy_accepts():
-    params.check(SEED=0)
-    params.check(SEED=2**32 - 1)
+    params.validate(SEED=0)
+    params.validate(SEED=2**32 - 1)
     for bad in [-1, 2**32, 4.2, False, "42"]:
         assert _message(SEED=bad) == (
             f"SEED must be a whole number from 0 to 4294967295, got {bad!r}.")
 
 
 def test_smoke_is_true_or_false():
-    params.check(SMOKE=False)
+    params.validate(SMOKE=False)
     for bad in [0, 1, "True", "true", None]:
         assert _message(SMOKE=bad) == f"SMOKE must be True or False, got {bad!r}."
 
 
 def test_learning_rates_by_name_are_positive_numbers():
-    params.check(LEARNING_RATE=1e-3, D_LEARNING_RATE=1)
+    params.validate(LEARNING_RATE=1e-3, D_LEARNING_RATE=1)
     for bad in [0, -0.1, math.inf, math.nan, True, "0.1"]:
         assert _message(LEARNING_RATE=bad) == (
             f"LEARNING_RATE must be a number greater than 0, got {bad!r}.")
 
 
 def test_dropout_by_name_is_a_rate():
-    params.check(DROPOUT=0, CNN_DROPOUT=0.999)
+    params.validate(DROPOUT=0, CNN_DROPOUT=0.999)
     for bad in [1, 1.5, -0.1, False]:
         assert _message(CNN_DROPOUT=bad) == (
             f"CNN_DROPOUT must be a number of at least 0 and less than 1, got {bad!r}.")
 
 
 def test_an_explicit_rule_wins_over_the_name():
-    params.check(EPOCHS=params.count(0, at_least=0))
+    params.validate(EPOCHS=params.count(0, at_least=0))
     assert _message(IMAGE_SIZE=params.count(16, at_least=32)) == (
         "IMAGE_SIZE must be a whole number of at least 32, got 16.")
 
 
 def test_a_plain_value_with_no_rule_by_its_name_is_a_type_error():
     with pytest.raises(TypeError, match=r"no rule for ALPHA.*params\.one_of\(ALPHA"):
-        params.check(ALPHA=0.35)
+        params.validate(ALPHA=0.35)
     with pytest.raises(TypeError, match="no rule for STOP_AFTER_EPOCH"):
-        params.check(STOP_AFTER_EPOCH=None)  # "EPOCH", not the word "EPOCHS"
+        params.validate(STOP_AFTER_EPOCH=None)  # "EPOCH", not the word "EPOCHS"
 
 
 def test_count_with_bounds():
-    params.check(FOLDS=params.count(2, at_least=2), KNN_TEST=params.count(10_000, at_most=10_000))
+    params.validate(FOLDS=params.count(2, at_least=2), KNN_TEST=params.count(10_000, at_most=10_000))
     assert _message(FOLDS=params.count(1, at_least=2)) == (
         "FOLDS must be a whole number of at least 2, got 1.")
     assert _message(KNN_TEST=params.count(10_001, at_most=10_000)) == (
@@ -99,14 +99,14 @@ def test_count_with_bounds():
 
 
 def test_integer():
-    params.check(OFFSET=params.integer(-5), N=params.integer(3, at_most=3))
+    params.validate(OFFSET=params.integer(-5), N=params.integer(3, at_most=3))
     assert _message(OFFSET=params.integer(1.5)) == "OFFSET must be a whole number, got 1.5."
     assert _message(N=params.integer(4, at_most=3)) == (
         "N must be a whole number of at most 3, got 4.")
 
 
 def test_counts_of_a_given_length():
-    params.check(CNN_FILTERS=params.counts((24, 48, 64), length=3),
+    params.validate(CNN_FILTERS=params.counts((24, 48, 64), length=3),
                  UNITS=params.counts([200, 100]))
     allowed = "CNN_FILTERS must be a tuple of 3 whole numbers, each at least 1"
     for bad in [(24, 48), (24, 0, 64), (24, 48.0, 64), (True, 2, 3), 24, "24,48,64", ()]:
@@ -117,7 +117,7 @@ def test_counts_of_a_given_length():
 
 def test_number_bounds_included_or_not():
     fraction = lambda v: params.number(v, above=0, below=1)
-    params.check(TEST_FRACTION=fraction(0.5), X=params.number(-2), Y=params.number(1, at_most=1))
+    params.validate(TEST_FRACTION=fraction(0.5), X=params.number(-2), Y=params.number(1, at_most=1))
     for bad in [0, 1, 0.0, 1.2, "half"]:
         assert _message(TEST_FRACTION=fraction(bad)) == (
             f"TEST_FRACTION must be a number greater than 0 and less than 1, got {bad!r}.")
@@ -127,20 +127,20 @@ def test_number_bounds_included_or_not():
 
 
 def test_positive_and_rate():
-    params.check(BETA_1=params.rate(0.5), ALPHA=params.positive(0.35))
+    params.validate(BETA_1=params.rate(0.5), ALPHA=params.positive(0.35))
     assert _message(BETA_1=params.rate(1.0)) == (
         "BETA_1 must be a number of at least 0 and less than 1, got 1.0.")
     assert _message(ALPHA=params.positive(0)) == "ALPHA must be a number greater than 0, got 0."
 
 
 def test_flag_explicit():
-    params.check(FRESH_START=params.flag(True))
+    params.validate(FRESH_START=params.flag(True))
     assert _message(FRESH_START=params.flag("no")) == "FRESH_START must be True or False, got 'no'."
 
 
 def test_one_of_names_and_numbers():
     backbones = ("MobileNetV2", "ResNet50V2", "EfficientNetB0")
-    params.check(BACKBONE=params.one_of("ResNet50V2", *backbones),
+    params.validate(BACKBONE=params.one_of("ResNet50V2", *backbones),
                  ALPHA=params.one_of(1, 0.35, 1.0), MODE=params.one_of(None, None, "fast"))
     assert _message(BACKBONE=params.one_of("mobilenetv2", *backbones)) == (
         "BACKBONE must be one of 'MobileNetV2', 'ResNet50V2' or 'EfficientNetB0', "
@@ -156,7 +156,7 @@ def test_one_of_names_and_numbers():
 
 
 def test_text_and_path():
-    params.check(LAYER=params.text("block_13_expand"), FOLDER=params.path("my photos"),
+    params.validate(LAYER=params.text("block_13_expand"), FOLDER=params.path("my photos"),
                  IMAGE=params.path(Path("cat.jpg")))
     for bad in ["", "  ", 13, None]:
         assert _message(LAYER=params.text(bad)) == (
@@ -166,7 +166,7 @@ def test_text_and_path():
 
 
 def test_optional_allows_none_or_the_rule():
-    params.check(STOP_AFTER_EPOCH=params.optional(params.count(None)),
+    params.validate(STOP_AFTER_EPOCH=params.optional(params.count(None)),
                  MY_FOLDER=params.optional(params.path(None)),
                  MY_IMAGE=params.optional(params.path("dog.jpg")))
     assert _message(STOP_AFTER_EPOCH=params.optional(params.count(0))) == (

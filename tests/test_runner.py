@@ -134,7 +134,7 @@ def test_notebook_parameters_includes_lines_papermill_cannot_read(tmp_path):
 def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys):
     nb = _notebook(tmp_path / "90_check.ipynb",
                    "from dl_vision_labs import params\n"
-                   "params.check(EPOCHS=EPOCHS, SMOKE=SMOKE)\n"
+                   "params.validate(EPOCHS=EPOCHS, SMOKE=SMOKE)\n"
                    "from dl_vision_labs import report\n"
                    "report.record('accuracy', 0.9)",
                    parameters="EPOCHS = 3\nSMOKE = False")
