@@ -50,6 +50,24 @@ def test_problems_detects_outputs_and_missing_parameters(tmp_path):
     found = " ".join(notebooks.problems(bad))
     assert "outputs or execution counts" in found
     assert "lacks BATCH_SIZE, SEED, SMOKE" in found
+    assert "every cell needs an id" not in found
+
+
+def test_cells_without_ids_are_found_and_sync_gives_them_ids(tmp_path):
+    import json
+
+    data = json.loads(NOTEBOOKS[0].read_text())
+    data["nbformat_minor"] = 4
+    for cell in data["cells"]:
+        cell.pop("id", None)
+    old = tmp_path / NOTEBOOKS[0].name
+    old.write_text(json.dumps(data))
+    assert any("every cell needs an id" in p for p in notebooks.problems(old))
+    notebooks.sync_notebook(old)
+    synced = json.loads(old.read_text())
+    ids = [c["id"] for c in synced["cells"]]
+    assert synced["nbformat_minor"] == 5 and all(ids) and len(set(ids)) == len(ids)
+    assert not any("every cell needs an id" in p for p in notebooks.problems(old))
 
 
 def _run_smoke(path, tmp_path, backend):

@@ -112,6 +112,10 @@ def sync_notebook(path: Path, cfg: dict | None = None) -> bool:
     """Regenerate the badge and Setup cells and strip outputs; True if the file changed."""
     before = path.read_text()
     nb = nbformat.read(path, as_version=4)
+    if (nb.nbformat, nb.nbformat_minor) < (4, 5):
+        nb.nbformat_minor = 5
+    for cell in nb.cells:
+        cell.setdefault("id", nbformat.v4.new_code_cell().id)  # nbformat's random id
     for cell in tagged(nb, "colab-badge"):
         cell.source = badge_markdown(path.name, cfg)
     for cell in tagged(nb, "setup"):
@@ -134,6 +138,8 @@ def problems(path: Path, cfg: dict | None = None) -> list[str]:
         return [f"{path.name}: not valid nbformat ({err})"]
     if not title(nb):
         out.append(f"{path.name}: no '# Title' markdown cell")
+    if (nb.nbformat, nb.nbformat_minor) < (4, 5) or not all(c.get("id") for c in nb.cells):
+        out.append(f"{path.name}: every cell needs an id (nbformat 4.5; `make sync` adds them)")
     for cell in nb.cells:
         if cell.cell_type == "code" and (cell.outputs or cell.execution_count is not None):
             out.append(f"{path.name}: committed with outputs or execution counts")
