@@ -602,72 +602,6 @@ def test_hint_and_the_stop_sentence(capsys):
 
 # --- exercise notebooks run, every check says "not filled in yet" ------------------------
 
-def _parse(source: str) -> ast.AST:
-    try:
-        return ast.parse("\n".join(line for line in source.splitlines()
-                                    if not line.lstrip().startswith(("%", "!"))))
-    except SyntaxError:
-        return ast.Module(body=[], type_ignores=[])
-
-
-def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell writes, names it reads); ``d[k] = v``, ``d.x = v`` and ``d.f()`` (a
-    method that may change d) write ``d``."""
-    tree = _parse(source)
-    written, read = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            written.add(node.name)
-        elif isinstance(node, ast.Name):
-            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            written |= {(a.asname or a.name).split(".")[0] for a in node.names}
-        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
-            written.add(_base(node.value))
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-            written.add(_base(node.func.value))  # model.compile(...) changes model
-    return written - {None}, read
-
-
-def _base(node):
-    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
-        node = node.func if isinstance(node, ast.Call) else node.value
-    return node.id if isinstance(node, ast.Name) else None
-
-
-def unexpected_errors(executed, names: set[str]) -> list[str]:
-    """Errors of an executed exercise notebook other than its exercises' own.
-
-    Allowed: a cell that stopped because it called an unfilled exercise (NotImplementedError
-    naming it, shown as the one-sentence stop), and an error in a cell that depends on what
-    a stopped cell left undone: it reads a name that an errored cell writes, or one that a
-    stopped cell reads or the cells that built those read (``fit`` stopped, so the log
-    files in ``work`` that its callbacks write are missing). Any other error is a failure."""
-    code = [c for c in executed.cells if c.cell_type == "code"]
-    modules = {name for c in code for node in ast.walk(_parse(c.source))
-               if isinstance(node, (ast.Import, ast.ImportFrom))
-               for name in [(a.asname or a.name).split(".")[0] for a in node.names]}
-    unset, wrong, seen = set(), [], []
-    for i, cell in enumerate(executed.cells):
-        if cell.cell_type != "code":
-            continue
-        written, read = _names(cell.source)
-        written, read = written - modules, read - modules  # np.concatenate() leaves np alone
-        for out in cell.outputs:
-            if out.output_type != "error":
-                continue
-            own = re.search(r"exercise '(\w+)'", out.evalue)
-            if out.ename == "NotImplementedError" and own and own.group(1) in names:
-                if out.traceback != [check.stop_message(own.group(1))]:
-                    wrong.append(f"cell {i}: the stop is not the one sentence: {out.traceback}")
-                unset |= read | {n for w, r in seen if w & read for n in r}
-            elif not read & unset:
-                wrong.append(f"cell {i}: {out.ename}: {out.evalue}")
-            unset |= written
-        seen.append((written, read))
-    return wrong
-
-
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.stem)
 def test_exercise_notebook_runs_with_every_check_unfilled(path, tmp_path, shared_data,
@@ -680,7 +614,7 @@ def test_exercise_notebook_runs_with_every_check_unfilled(path, tmp_path, shared
     executed = nbformat.read(tmp_path / path.name, as_version=4)
     assert all(c.execution_count for c in executed.cells if c.cell_type == "code"), (
         "a code cell did not run")
-    assert unexpected_errors(executed, set(names)) == [], result.error
+    assert exercises.unexpected_errors(executed, set(names)) == [], result.error
     assert [c["exercise"] for c in result.checks] == names
     assert {c["status"] for c in result.checks} == {check.NOT_FILLED}, result.checks
 

@@ -21,6 +21,7 @@ ending in "(exercises)" and a short note on how to work with it; it has no outpu
 
 from __future__ import annotations
 
+import ast
 import copy
 import re
 import sys
@@ -258,6 +259,77 @@ def problems(path: Path) -> list[str]:
     if path.read_text() != nbformat.writes(nb) + "\n":
         out.append(f"{path.name}: not in canonical format")
     return out
+
+
+# --- which errors an executed exercise notebook may show -----------------------------------
+
+def _parse(source: str) -> ast.AST:
+    try:
+        return ast.parse("\n".join(line for line in source.splitlines()
+                                    if not line.lstrip().startswith(("%", "!"))))
+    except SyntaxError:
+        return ast.Module(body=[], type_ignores=[])
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell writes, names it reads); ``d[k] = v``, ``d.x = v`` and ``d.f()`` (a
+    method that may change d) write ``d``."""
+    tree = _parse(source)
+    written, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            written.add(node.name)
+        elif isinstance(node, ast.Name):
+            (written if isinstance(node.ctx, ast.Store) else read).add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            written |= {(a.asname or a.name).split(".")[0] for a in node.names}
+        elif isinstance(node, (ast.Subscript, ast.Attribute)) and isinstance(node.ctx, ast.Store):
+            written.add(_base(node.value))
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            written.add(_base(node.func.value))  # model.compile(...) changes model
+    return written - {None}, read
+
+
+def _base(node):
+    while isinstance(node, (ast.Subscript, ast.Attribute, ast.Call)):
+        node = node.func if isinstance(node, ast.Call) else node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def unexpected_errors(executed, names: set[str]) -> list[str]:
+    """Errors of an executed exercise notebook (every exercise unfilled) other than its
+    exercises' own: what the tests allow an exercise notebook to show.
+
+    Allowed: a cell that stopped because it called an unfilled exercise (NotImplementedError
+    naming it, shown as the one-sentence stop), and an error in a cell that depends on what
+    a stopped cell left undone: it reads a name that an errored cell writes, or one that a
+    stopped cell reads or the cells that built those read (``fit`` stopped, so the log
+    files in ``work`` that its callbacks write are missing). Any other error is a failure."""
+    from dl_vision_labs.check.core import stop_message  # (imports Keras: only when asked)
+
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    modules = {name for c in code for node in ast.walk(_parse(c.source))
+               if isinstance(node, (ast.Import, ast.ImportFrom))
+               for name in [(a.asname or a.name).split(".")[0] for a in node.names]}
+    unset, wrong, seen = set(), [], []
+    for i, cell in enumerate(executed.cells):
+        if cell.cell_type != "code":
+            continue
+        written, read = _names(cell.source)
+        written, read = written - modules, read - modules  # np.concatenate() leaves np alone
+        for out in cell.outputs:
+            if out.output_type != "error":
+                continue
+            own = re.search(r"exercise '(\w+)'", out.evalue)
+            if out.ename == "NotImplementedError" and own and own.group(1) in names:
+                if out.traceback != [stop_message(own.group(1))]:
+                    wrong.append(f"cell {i}: the stop is not the one sentence: {out.traceback}")
+                unset |= read | {n for w, r in seen if w & read for n in r}
+            elif not read & unset:
+                wrong.append(f"cell {i}: {out.ename}: {out.evalue}")
+            unset |= written
+        seen.append((written, read))
+    return wrong
 
 
 if __name__ == "__main__":  # python -m tools.exercises [sync]: the same as python -m tools exercises
