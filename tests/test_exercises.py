@@ -135,7 +135,9 @@ def test_badges_list_lessons_and_exercises_side_by_side():
     text = notebooks.badges_file_text()
     for path in EXERCISES:
         row = next(line for line in text.splitlines() if f"notebooks/{path.name}" in line)
-        assert notebooks.colab_url(path.name, folder="exercises") in row
+        repository = notebooks.settings()["repository"]
+        assert (f"(https://colab.research.google.com/github/{repository}/blob/main/exercises/"
+                f"{path.name})") in row
 
 
 # --- the checks ------------------------------------------------------------------------

@@ -38,7 +38,10 @@ def test_sync_notebook_rewrites_atomically_and_is_idempotent(tmp_path):
     path.write_text(nbformat.writes(_executed_notebook()))
     assert notebooks.sync_notebook(path, CFG) is True
     nb = nbformat.read(path, as_version=4)
-    assert nb.cells[0].source == notebooks.badge_markdown(path.name, CFG)
+    assert nb.cells[0].source == (
+        "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+        "(https://colab.research.google.com/github/owner/labs/blob/main/notebooks/01_demo.ipynb) "
+        "[View source on GitHub](https://github.com/owner/labs/blob/main/notebooks/01_demo.ipynb)")
     assert not nb.cells[2].outputs and "papermill" not in nb.metadata
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
     assert notebooks.sync_notebook(path, CFG) is False

@@ -22,8 +22,10 @@ def test_colab_badges_file_is_current():
     expected = notebooks.badges_file_text()
     assert notebooks.BADGES_FILE.read_text() == expected, (
         "colab_badges.md is out of date: run `make sync`")
+    repository = notebooks.settings()["repository"]
     for path in NOTEBOOKS:
-        assert notebooks.colab_url(path.name) in expected
+        assert (f"(https://colab.research.google.com/github/{repository}/blob/main/notebooks/"
+                f"{path.name})") in expected
     exercise_notebooks = [p for p in NOTEBOOKS
                           if exercises.has_holes(nbformat.read(p, as_version=4))]
     assert expected.count("colab.research.google.com/github/") == (
