@@ -16,7 +16,8 @@ Modules (each small, each documented):
 * `dl_vision_labs.segmentation` - scenes of digits with pixel masks, IoU
 * `dl_vision_labs.plots`   - training curves, image grids, weights, confusion matrix, live curves
 * `dl_vision_labs.report`  - record a notebook's headline metrics for the headless runner
-* `dl_vision_labs.models`  - the lecture's MLP and CNN builders, learning-rate schedule, layer activations
+* `dl_vision_labs.models`  - the lecture's MLP and CNN builders, learning-rate schedule,
+  layer activations
 * `dl_vision_labs.training` - the MNIST notebooks' input pipelines and compile-and-fit loop
 * `dl_vision_labs.metrics` - exact accuracy and predicted classes of a trained classifier
 * `dl_vision_labs.check`   - hand-written code against a reference (e.g. batch norm against Keras')
@@ -32,9 +33,30 @@ Keras: the Keras backend can still be chosen after it.
 import importlib
 import importlib.metadata
 
-__all__ = ["adversarial", "backend", "check", "classic", "data", "environment", "explain",
-           "files", "filters", "gan", "image_folders", "images", "metrics", "models", "params",
-           "plots", "pretrained", "report", "runtime", "segmentation", "storage", "training"]
+__all__ = [
+    "adversarial",
+    "backend",
+    "check",
+    "classic",
+    "data",
+    "environment",
+    "explain",
+    "files",
+    "filters",
+    "gan",
+    "image_folders",
+    "images",
+    "metrics",
+    "models",
+    "params",
+    "plots",
+    "pretrained",
+    "report",
+    "runtime",
+    "segmentation",
+    "storage",
+    "training",
+]
 try:  # one source of the version: pyproject.toml, as installed
     __version__ = importlib.metadata.version("dl-vision-labs")
 except importlib.metadata.PackageNotFoundError:  # imported from a folder, not installed

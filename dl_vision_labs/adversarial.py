@@ -30,7 +30,7 @@ optimizer state from; the TensorFlow trainer ignores it. Checkpoints
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import keras
 
@@ -117,7 +117,8 @@ class AdversarialModel(keras.Model):
     def adversarial_step(self, real_images):
         raise NotImplementedError(
             "write adversarial_step(real_images) in your subclass: the discriminator's and "
-            "the generator's updates for one batch, each through self.minimize(...)")
+            "the generator's updates for one batch, each through self.minimize(...)"
+        )
 
     # --- one implementation per backend ---------------------------------------------------
 
@@ -130,14 +131,16 @@ class AdversarialModel(keras.Model):
             return self._jax_train_step(*args)
         raise NotImplementedError(
             f"AdversarialModel trains on the TensorFlow or JAX backend, not {backend!r}: "
-            "set KERAS_BACKEND before Keras is imported")
+            "set KERAS_BACKEND before Keras is imported"
+        )
 
     @staticmethod
     def _logs(logs):
         if not isinstance(logs, dict) or not logs:
             raise ValueError(
                 f"adversarial_step must return the logs, a non-empty dict such as "
-                f"{{m.name: m.result() for m in self.metrics}}; it returned {logs!r}")
+                f"{{m.name: m.result() for m in self.metrics}}; it returned {logs!r}"
+            )
         return logs
 
     def minimize(self, loss_fn: Callable, network, optimizer):
@@ -158,13 +161,20 @@ class AdversarialModel(keras.Model):
 
     def _state_variables(self):
         """Every variable in the JAX training state, in the order of Keras' JAX trainer."""
-        return (self.trainable_variables, self.non_trainable_variables,
-                self.optimizer.variables, self.metrics_variables)
+        return (
+            self.trainable_variables,
+            self.non_trainable_variables,
+            self.optimizer.variables,
+            self.metrics_variables,
+        )
 
     def _jax_train_step(self, state, real_images):
         groups = self._state_variables()
-        mapping = [(v, value) for variables, values in zip(groups, state)
-                   for v, value in zip(variables, values)]
+        mapping = [
+            (v, value)
+            for variables, values in zip(groups, state)
+            for v, value in zip(variables, values)
+        ]
         with keras.StatelessScope(state_mapping=mapping) as scope:
             self._scope = scope
             try:
@@ -193,7 +203,8 @@ class AdversarialModel(keras.Model):
             return loss, changes
 
         (loss, changes), grads = jax.value_and_grad(pure_loss, has_aux=True)(
-            [outer.get_current_value(w) for w in weights])
+            [outer.get_current_value(w) for w in weights]
+        )
         for v, value in zip(everything, changes):  # batch-norm statistics, noise seed...
             if id(v) not in is_weight:
                 outer.add_update((v, value))

@@ -42,7 +42,8 @@ def choose(backend: str | None = None) -> str:
         if backend is not None and backend != current:
             raise RuntimeError(
                 f"Keras is already imported with the {current!r} backend, so {backend!r} cannot "
-                "be selected now. Restart the runtime and run the Setup cell first.")
+                "be selected now. Restart the runtime and run the Setup cell first."
+            )
         return current
 
     if backend is not None:
@@ -58,10 +59,13 @@ def choose(backend: str | None = None) -> str:
         install = "jax[tpu]" if tpu_expected() else backend
         raise ModuleNotFoundError(
             f"The {backend!r} Keras backend is selected ({reason}) but {backend} is not "
-            f"installed. Install it with `%pip install -q {install}` and restart the runtime.")
+            f"installed. Install it with `%pip install -q {install}` and restart the runtime."
+        )
     os.environ["KERAS_BACKEND"] = backend
     print(f"Keras backend: {backend} ({reason})")
     if backend != "tensorflow" and importlib.util.find_spec("tensorflow") is None:
-        print("Note: TensorFlow is not installed; the input pipelines (tf.data, "
-              "tensorflow_datasets) need it: `%pip install -q tensorflow-cpu`.")
+        print(
+            "Note: TensorFlow is not installed; the input pipelines (tf.data, "
+            "tensorflow_datasets) need it: `%pip install -q tensorflow-cpu`."
+        )
     return backend

@@ -2,7 +2,7 @@
 
     grad = dl_vision_labs.classic.numerical_gradient(lambda: loss(W), W)
     dl_vision_labs.classic.relative_error(analytic, grad)          # ~1e-10 when both agree
-    X, y = dl_vision_labs.classic.toy_2d("rings", n=300, seed=0)   # a 2-D dataset a line cannot split
+    X, y = dl_vision_labs.classic.toy_2d("rings", n=300, seed=0)  # no line splits it
     X, y = dl_vision_labs.classic.spiral(100, classes=3, seed=0)   # the lecture's 3-arm spiral
 
 The lessons themselves (distances, losses, gradients, SGD) are written in the
@@ -11,7 +11,7 @@ notebook; these are the generic pieces around them.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -27,8 +27,10 @@ def numerical_gradient(f: Callable[[], float], x: np.ndarray, *, h: float = 1e-5
     per entry: use it on small problems, in float64.
     """
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a floating-point numpy array, got {type(x).__name__} "
-                        f"{getattr(x, 'dtype', '')}; convert it with x.astype(np.float64)")
+        raise TypeError(
+            f"x must be a floating-point numpy array, got {type(x).__name__} "
+            f"{getattr(x, 'dtype', '')}; convert it with x.astype(np.float64)"
+        )
     grad = np.zeros_like(x)
     for i in np.ndindex(x.shape):
         saved = x[i]
@@ -100,8 +102,10 @@ def spiral(n_per_class: int = 100, *, classes: int = 3, seed: int = 0, noise: fl
         ``(classes * n_per_class,)`` int64 in ``0 .. classes - 1``, arm after arm.
     """
     if n_per_class < 2 or classes < 2:
-        raise ValueError(f"need at least 2 points per class and 2 classes, got "
-                         f"n_per_class={n_per_class}, classes={classes}")
+        raise ValueError(
+            f"need at least 2 points per class and 2 classes, got "
+            f"n_per_class={n_per_class}, classes={classes}"
+        )
     rng = np.random.default_rng(seed)
     radius = np.tile(np.linspace(0.0, 1.0, n_per_class), classes)
     y = np.repeat(np.arange(classes, dtype=np.int64), n_per_class)

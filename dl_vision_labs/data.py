@@ -24,13 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from dl_vision_labs.files import (DATA_DIR_VAR, DataError, DataFile, atomic_write, cache_dir,
-                                  data_dir, verified_path)
+from dl_vision_labs.files import (
+    DATA_DIR_VAR,
+    DataError,
+    DataFile,
+    atomic_write,
+    cache_dir,
+    data_dir,
+    verified_path,
+)
 from dl_vision_labs.image_folders import ImageFolderArchive, extracted_folder
 
 
@@ -57,45 +64,84 @@ class DatasetSpec:
 
 
 def _idx(folder: str, sums: tuple[str, str, str, str]) -> IdxSpec:
-    names = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
+    names = (
+        "train-images-idx3-ubyte.gz",
+        "train-labels-idx1-ubyte.gz",
+        "t10k-images-idx3-ubyte.gz",
+        "t10k-labels-idx1-ubyte.gz",
+    )
     return IdxSpec(*(DataFile(f"{folder}/{n}", s) for n, s in zip(names, sums)))
 
 
-_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer",
-                    "dog", "frog", "horse", "ship", "truck")
+_CIFAR10_CLASSES = (
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
+)
 
 DATASETS: dict[str, DatasetSpec] = {
     spec.name: spec
     for spec in (
         DatasetSpec(
-            "mnist", "mnist", tuple(str(d) for d in range(10)),
-            _idx("mnist", (
-                "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-                "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
-                "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
-                "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
-            )),
+            "mnist",
+            "mnist",
+            tuple(str(d) for d in range(10)),
+            _idx(
+                "mnist",
+                (
+                    "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+                    "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+                    "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+                    "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+                ),
+            ),
         ),
         DatasetSpec(
-            "fashion_mnist", "fashion_mnist",
-            ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-             "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
-            _idx("fashion_mnist", (
-                "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
-                "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
-                "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
-                "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
-            )),
+            "fashion_mnist",
+            "fashion_mnist",
+            (
+                "T-shirt/top",
+                "Trouser",
+                "Pullover",
+                "Dress",
+                "Coat",
+                "Sandal",
+                "Shirt",
+                "Sneaker",
+                "Bag",
+                "Ankle boot",
+            ),
+            _idx(
+                "fashion_mnist",
+                (
+                    "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+                    "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+                    "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+                    "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+                ),
+            ),
         ),
         DatasetSpec(
-            "cifar10", "cifar10", _CIFAR10_CLASSES,
+            "cifar10",
+            "cifar10",
+            _CIFAR10_CLASSES,
             ImageFolderArchive(
-                DataFile("cifar10/cifar10_jpeg.tar.gz",
-                         "50bd440e3ed650dbda47ec471ab1139970c53aeb14d28b9401b04f3579363595"),
-                root="cifar10_jpeg", splits=("train", "test"), class_names=_CIFAR10_CLASSES,
+                DataFile(
+                    "cifar10/cifar10_jpeg.tar.gz",
+                    "50bd440e3ed650dbda47ec471ab1139970c53aeb14d28b9401b04f3579363595",
+                ),
+                root="cifar10_jpeg",
+                splits=("train", "test"),
+                class_names=_CIFAR10_CLASSES,
                 note="offline CIFAR-10 is a JPEG (quality 75) re-encoding of the original "
-                     "images: accuracies are close to, not identical with, the official release",
+                "images: accuracies are close to, not identical with, the official release",
             ),
         ),
     )
@@ -114,9 +160,11 @@ class Arrays:
     source: str  # "offline: <folder>" or "tensorflow_datasets"
 
     def __repr__(self) -> str:
-        return (f"Arrays(train={self.x_train.shape} {self.x_train.dtype}, "
-                f"test={self.x_test.shape}, classes={len(self.class_names)}, "
-                f"source={self.source!r})")
+        return (
+            f"Arrays(train={self.x_train.shape} {self.x_train.dtype}, "
+            f"test={self.x_test.shape}, classes={len(self.class_names)}, "
+            f"source={self.source!r})"
+        )
 
 
 # --- offline readers ----------------------------------------------------------------
@@ -130,7 +178,7 @@ def read_idx(path: Path) -> np.ndarray:
     if len(raw) < 8 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{path} is not an unsigned-byte IDX file")
     ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     offset = 4 + 4 * ndim
     data = np.frombuffer(raw, dtype=np.uint8, offset=offset)
     if data.size != int(np.prod(shape)):
@@ -142,8 +190,12 @@ def _load_idx(spec: DatasetSpec, root: Path) -> tuple[np.ndarray, ...]:
     idx: IdxSpec = spec.offline
     paths = [verified_path(root, f) for f in idx.files]  # verify all before parsing any
     x_train, y_train, x_test, y_test = (read_idx(p) for p in paths)
-    return (x_train[..., None], y_train.astype(np.int64),
-            x_test[..., None], y_test.astype(np.int64))
+    return (
+        x_train[..., None],
+        y_train.astype(np.int64),
+        x_test[..., None],
+        y_test.astype(np.int64),
+    )
 
 
 def _load_image_folder_archive(spec: DatasetSpec, root: Path) -> tuple[np.ndarray, ...]:
@@ -182,8 +234,7 @@ def _load_tfds(spec: DatasetSpec) -> tuple[np.ndarray, ...]:
     arrays = []
     for split in tfds.load(spec.tfds_name, split=["train", "test"], as_supervised=True):
         images, labels = zip(*tfds.as_numpy(split.batch(10_000)))
-        arrays += [np.concatenate(images).astype(np.uint8),
-                   np.concatenate(labels).astype(np.int64)]
+        arrays += [np.concatenate(images).astype(np.uint8), np.concatenate(labels).astype(np.int64)]
     return tuple(arrays)
 
 
@@ -194,8 +245,12 @@ def _expected_files(spec: DatasetSpec) -> str:
 # --- public API ---------------------------------------------------------------------
 
 
-def load(name: str, *, limit: int | None = None,
-         online_loader: Callable[[DatasetSpec], tuple] | None = None) -> Arrays:
+def load(
+    name: str,
+    *,
+    limit: int | None = None,
+    online_loader: Callable[[DatasetSpec], tuple] | None = None,
+) -> Arrays:
     """Load dataset `name` ("mnist", "fashion_mnist", "cifar10") as numpy arrays.
 
     Args:
@@ -233,8 +288,16 @@ def load(name: str, *, limit: int | None = None,
     return Arrays(x_train, y_train, x_test, y_test, spec.class_names, source)
 
 
-def to_dataset(x, y=None, *, batch_size: int, shuffle: bool = False, seed: int | None = None,
-               map_fn: Callable | None = None, repeat: bool = False):
+def to_dataset(
+    x,
+    y=None,
+    *,
+    batch_size: int,
+    shuffle: bool = False,
+    seed: int | None = None,
+    map_fn: Callable | None = None,
+    repeat: bool = False,
+):
     """A ready `tf.data` pipeline: cache -> shuffle -> batch -> map -> prefetch.
 
     The raw arrays are cached in memory once; shuffling happens every epoch with

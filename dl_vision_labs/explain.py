@@ -80,7 +80,7 @@ def score_gradients(features_model, head_model, images, class_index):
     def total_score(a):  # images are independent at inference: d sum / d A_n = d score_n / d A_n
         return ops.sum(_class_score(head_model(a, training=False), class_index))
 
-    grads = _gradient(total_score, feature_maps)          # d score / d A, (N, h, w, C)
+    grads = _gradient(total_score, feature_maps)  # d score / d A, (N, h, w, C)
     return ops.convert_to_numpy(feature_maps), ops.convert_to_numpy(grads)
 
 
@@ -89,7 +89,7 @@ def grad_cam(features_model, head_model, images, class_index):
     ``alpha_k = mean over (y, x) of d score / d A[y, x, k]``, then ``ReLU(sum_k alpha_k A_k)``.
     """
     feature_maps, grads = score_gradients(features_model, head_model, images, class_index)
-    alpha = grads.mean(axis=(1, 2))                        # one weight per feature map
+    alpha = grads.mean(axis=(1, 2))  # one weight per feature map
     return normalize(np.einsum("nyxk,nk->nyx", feature_maps, alpha))
 
 
@@ -110,7 +110,8 @@ def _gradient(fn, x):
         return jax.grad(fn)(x)
     raise NotImplementedError(
         f"grad_cam has TensorFlow and JAX implementations; the Keras backend is {backend!r}. "
-        "class_activation_map works on every backend.")
+        "class_activation_map works on every backend."
+    )
 
 
 def _class_score(logits, class_index):

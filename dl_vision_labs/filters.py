@@ -22,8 +22,10 @@ def _as_float(image) -> tuple[np.ndarray, bool]:
     """The image as float64 (height, width, channels), and whether it had a channel axis."""
     image = np.asarray(image, dtype=np.float64)
     if image.ndim not in (2, 3):
-        raise ValueError(f"an image must be (height, width) or (height, width, channels), "
-                         f"got shape {image.shape}")
+        raise ValueError(
+            f"an image must be (height, width) or (height, width, channels), "
+            f"got shape {image.shape}"
+        )
     return (image if image.ndim == 3 else image[..., None]), image.ndim == 3
 
 
@@ -56,21 +58,24 @@ def median(image, size: int = 3) -> np.ndarray:
     return out if channels else out[..., 0]
 
 
-def bilateral(image, size: int = 5, *, sigma_space: float = 2.0,
-              sigma_range: float = 30.0) -> np.ndarray:
+def bilateral(
+    image, size: int = 5, *, sigma_space: float = 2.0, sigma_range: float = 30.0
+) -> np.ndarray:
     """Edge-preserving smoothing: a weighted mean of the neighbourhood whose weights fall
     with distance (a Gaussian of `sigma_space` pixels) *and* with the difference in value
     from the centre pixel (a Gaussian of `sigma_range` levels, on the mean over channels),
     so that pixels across an edge barely count."""
     if sigma_space <= 0 or sigma_range <= 0:
-        raise ValueError(f"sigma_space and sigma_range must be greater than 0, got "
-                         f"{sigma_space} and {sigma_range}")
+        raise ValueError(
+            f"sigma_space and sigma_range must be greater than 0, got "
+            f"{sigma_space} and {sigma_range}"
+        )
     x, channels = _as_float(image)
-    windows = _windows(x, size)                                  # (h, w, c, k, k)
+    windows = _windows(x, size)  # (h, w, c, k, k)
     r = size // 2
     offsets = np.arange(-r, r + 1)
     space = np.exp(-(offsets[:, None] ** 2 + offsets[None, :] ** 2) / (2 * sigma_space**2))
-    level = windows.mean(axis=2)                                 # (h, w, k, k)
+    level = windows.mean(axis=2)  # (h, w, k, k)
     centre = x.mean(axis=2)[..., None, None]
     weights = space * np.exp(-((level - centre) ** 2) / (2 * sigma_range**2))
     out = np.einsum("hwcab,hwab->hwc", windows, weights) / weights.sum(axis=(-2, -1))[..., None]

@@ -35,11 +35,15 @@ if TYPE_CHECKING:
 def _features(x, name: str) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"{name} must be a 2-D array [samples, features] with at least 2 "
-                         f"samples, got shape {x.shape}; flatten or pool the activations first")
+        raise ValueError(
+            f"{name} must be a 2-D array [samples, features] with at least 2 "
+            f"samples, got shape {x.shape}; flatten or pool the activations first"
+        )
     if not np.all(np.isfinite(x)):
-        raise ValueError(f"{name} holds NaN or infinite values: the model producing the "
-                         "features diverged or was fed invalid images")
+        raise ValueError(
+            f"{name} holds NaN or infinite values: the model producing the "
+            "features diverged or was fed invalid images"
+        )
     return x
 
 
@@ -65,13 +69,17 @@ def frechet_distance_from_statistics(mu1, sigma1, mu2, sigma2) -> float:
     same eigenvalues as sigma1·sigma2 (NumPy only, no SciPy needed).
     """
     mu1, mu2 = np.asarray(mu1, np.float64), np.asarray(mu2, np.float64)
-    sigma1, sigma2 = np.atleast_2d(sigma1).astype(np.float64), np.atleast_2d(sigma2).astype(
-        np.float64)
+    sigma1, sigma2 = (
+        np.atleast_2d(sigma1).astype(np.float64),
+        np.atleast_2d(sigma2).astype(np.float64),
+    )
     d = mu1.shape[0]
     if mu1.shape != (d,) or mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
-        raise ValueError(f"statistics do not match: means {mu1.shape} and {mu2.shape}, "
-                         f"covariances {sigma1.shape} and {sigma2.shape}; both sets of "
-                         "features must come from the same layer")
+        raise ValueError(
+            f"statistics do not match: means {mu1.shape} and {mu2.shape}, "
+            f"covariances {sigma1.shape} and {sigma2.shape}; both sets of "
+            "features must come from the same layer"
+        )
     root1 = _sqrt_psd(sigma1)
     middle = root1 @ sigma2 @ root1
     trace_sqrt = np.sqrt(np.clip(np.linalg.eigvalsh((middle + middle.T) / 2), 0, None)).sum()
@@ -89,12 +97,16 @@ def frechet_distance(features_a, features_b) -> float:
     a = _features(features_a, "features_a")
     b = _features(features_b, "features_b")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"features_a has {a.shape[1]} features per sample but features_b has "
-                         f"{b.shape[1]}: compute both with the same model and layer")
+        raise ValueError(
+            f"features_a has {a.shape[1]} features per sample but features_b has "
+            f"{b.shape[1]}: compute both with the same model and layer"
+        )
     return frechet_distance_from_statistics(*feature_statistics(a), *feature_statistics(b))
 
 
-def confident_share(probabilities, threshold: float = 0.9, reject_class: int | None = None) -> float:
+def confident_share(
+    probabilities, threshold: float = 0.9, reject_class: int | None = None
+) -> float:
     """Share of samples whose most probable class has probability >= `threshold`.
 
     With `reject_class` (a judge's "not a digit" output), samples whose most
@@ -102,16 +114,20 @@ def confident_share(probabilities, threshold: float = 0.9, reject_class: int | N
     """
     p = np.asarray(probabilities, dtype=np.float64)
     if p.ndim != 2 or len(p) == 0:
-        raise ValueError(f"probabilities must be a non-empty [samples, classes] array, "
-                         f"got shape {p.shape}")
+        raise ValueError(
+            f"probabilities must be a non-empty [samples, classes] array, got shape {p.shape}"
+        )
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], got {threshold}")
     if np.any(p < 0) or not np.allclose(p.sum(axis=1), 1, atol=1e-3):
-        raise ValueError("probabilities must be non-negative and sum to 1 per row; "
-                         "apply a softmax to logits first")
+        raise ValueError(
+            "probabilities must be non-negative and sum to 1 per row; "
+            "apply a softmax to logits first"
+        )
     if reject_class is not None and not 0 <= reject_class < p.shape[1]:
-        raise ValueError(f"reject_class must be a class index 0..{p.shape[1] - 1}, "
-                         f"got {reject_class}")
+        raise ValueError(
+            f"reject_class must be a class index 0..{p.shape[1] - 1}, got {reject_class}"
+        )
     sure = p.max(axis=1) >= threshold
     if reject_class is not None:
         sure &= p.argmax(axis=1) != reject_class
@@ -126,8 +142,10 @@ def class_coverage(labels, num_classes: int) -> np.ndarray:
     """
     y = np.asarray(labels)
     if y.ndim != 1 or len(y) == 0 or not np.issubdtype(y.dtype, np.integer):
-        raise ValueError(f"labels must be a non-empty 1-D array of class indices, got "
-                         f"shape {y.shape} dtype {y.dtype}; use argmax of the probabilities")
+        raise ValueError(
+            f"labels must be a non-empty 1-D array of class indices, got "
+            f"shape {y.shape} dtype {y.dtype}; use argmax of the probabilities"
+        )
     if y.min() < 0 or y.max() >= num_classes:
         raise ValueError(f"labels must lie in 0..{num_classes - 1}, found {y.min()}..{y.max()}")
     return np.bincount(y, minlength=num_classes) / len(y)
@@ -136,8 +154,9 @@ def class_coverage(labels, num_classes: int) -> np.ndarray:
 # --- images -------------------------------------------------------------------------------
 
 
-def image_grid(images, *, ncols: int = 8, value_range=(-1.0, 1.0), padding: int = 2,
-               scale: int = 1) -> np.ndarray:
+def image_grid(
+    images, *, ncols: int = 8, value_range=(-1.0, 1.0), padding: int = 2, scale: int = 1
+) -> np.ndarray:
     """Tile images [N, H, W, C] into one uint8 image, mapping `value_range` to 0..255."""
     x = np.asarray(images, dtype=np.float32)
     if x.ndim == 3:
@@ -149,12 +168,13 @@ def image_grid(images, *, ncols: int = 8, value_range=(-1.0, 1.0), padding: int 
     n, h, w, c = x.shape
     ncols = min(ncols, n)
     nrows = math.ceil(n / ncols)
-    grid = np.zeros((nrows * (h + padding) + padding, ncols * (w + padding) + padding, c),
-                    np.float32)
+    grid = np.zeros(
+        (nrows * (h + padding) + padding, ncols * (w + padding) + padding, c), np.float32
+    )
     for i, img in enumerate(x):
         r, col = divmod(i, ncols)
         top, left = padding + r * (h + padding), padding + col * (w + padding)
-        grid[top:top + h, left:left + w] = img
+        grid[top : top + h, left : left + w] = img
     grid = grid.round().astype(np.uint8)
     if scale > 1:
         grid = grid.repeat(scale, axis=0).repeat(scale, axis=1)
@@ -182,8 +202,12 @@ def make_gif(frames, path, *, duration_ms: int = 300, last_frame_ms: int = 1500)
         with Image.open(f) as im:
             images.append(im.convert("RGB").convert("P", palette=Image.Palette.ADAPTIVE))
     durations = [duration_ms] * (len(images) - 1) + [last_frame_ms]
-    return atomic_write(path, lambda tmp: images[0].save(
-        tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0))
+    return atomic_write(
+        path,
+        lambda tmp: images[0].save(
+            tmp, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0
+        ),
+    )
 
 
 # --- "not a digit": images a judge must refuse ----------------------------------------------
@@ -224,8 +248,9 @@ def non_images(n: int, shape, seed: int = 0) -> np.ndarray:
         if kind == 0:
             low = int(rng.integers(2, 15))
             grid = rng.normal(size=(c, low, low))
-            img = np.einsum("hl,clm,wm->hwc", _interpolation_matrix(h, low), grid,
-                            _interpolation_matrix(w, low))
+            img = np.einsum(
+                "hl,clm,wm->hwc", _interpolation_matrix(h, low), grid, _interpolation_matrix(w, low)
+            )
             img = level + contrast * img / (img.std() + 1e-8)
         elif kind == 1:
             img = np.full((h, w, c), level * 0.5)
@@ -251,8 +276,9 @@ def _with_reject_class(images, negatives: int | None, seed: int):
     return x, y
 
 
-def train_judge(images, *, epochs: int = 5, negatives: int | None = None,
-                seed: int | None = None, verbose=2) -> keras.Model:
+def train_judge(
+    images, *, epochs: int = 5, negatives: int | None = None, seed: int | None = None, verbose=2
+) -> keras.Model:
     """A classifier of `images` (a `data.load` result) with one more class: "not a digit".
 
     Notebook 05's network (`models.conv_net` with batch normalization and random
@@ -267,20 +293,39 @@ def train_judge(images, *, epochs: int = 5, negatives: int | None = None,
     from dl_vision_labs import models
 
     x, y = _with_reject_class(images, negatives, seed or 0)
-    model = models.conv_net(filters=(24, 48, 64), batch_norm=True, dropout_rate=0.1, shift=0.08,
-                            seed=seed, input_shape=images.x_train.shape[1:],
-                            num_classes=len(images.class_names) + 1, name="judge")
+    model = models.conv_net(
+        filters=(24, 48, 64),
+        batch_norm=True,
+        dropout_rate=0.1,
+        shift=0.08,
+        seed=seed,
+        input_shape=images.x_train.shape[1:],
+        num_classes=len(images.class_names) + 1,
+        name="judge",
+    )
     steps = epochs * -(-len(x) // 100)
-    model.compile(optimizer=keras.optimizers.Adam(models.ExponentialDecayToMin(
-        0.02, 0.0001, decay_steps=max(steps // 3, 1))),
-        loss="sparse_categorical_crossentropy", metrics=["accuracy"], steps_per_execution=50)
+    model.compile(
+        optimizer=keras.optimizers.Adam(
+            models.ExponentialDecayToMin(0.02, 0.0001, decay_steps=max(steps // 3, 1))
+        ),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=50,
+    )
     model.fit(x, y, batch_size=100, epochs=epochs, shuffle=True, verbose=verbose)
     return model
 
 
-def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
-                 negatives: int | None = None, seed: int | None = None,
-                 pixel_scale: float = 1.0, verbose=0) -> keras.Model:
+def extend_judge(
+    classifier: keras.Model,
+    images,
+    *,
+    epochs: int = 3,
+    negatives: int | None = None,
+    seed: int | None = None,
+    pixel_scale: float = 1.0,
+    verbose=0,
+) -> keras.Model:
     """A trained classifier (notebook 05's or 06's) given one more output, "not a digit".
 
     Its layers are kept frozen. Its output layer (softmax or logits) is
@@ -297,8 +342,10 @@ def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
 
     last = classifier.layers[-1]
     if not isinstance(last, keras.layers.Dense) or last.units != len(images.class_names):
-        raise ValueError(f"the classifier must end in a Dense layer with one output per class "
-                         f"({len(images.class_names)}), found {last.name!r}")
+        raise ValueError(
+            f"the classifier must end in a Dense layer with one output per class "
+            f"({len(images.class_names)}), found {last.name!r}"
+        )
     x, y = _with_reject_class(images, negatives, seed or 0)
     features = keras.Model(classifier.inputs, classifier.layers[-2].output, name="features")
     features.trainable = False
@@ -307,9 +354,16 @@ def extend_judge(classifier: keras.Model, images, *, epochs: int = 3,
     pixels = inputs if pixel_scale == 1 else keras.layers.Rescaling(pixel_scale)(inputs)
     model = keras.Model(inputs, head(features(pixels)), name="judge")
     kernel, bias = (np.asarray(w) for w in last.get_weights())
-    head.set_weights([np.concatenate([kernel, np.zeros_like(kernel[:, :1])], axis=1),
-                      np.concatenate([bias, [0.0]]).astype(bias.dtype)])
-    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss="sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    head.set_weights(
+        [
+            np.concatenate([kernel, np.zeros_like(kernel[:, :1])], axis=1),
+            np.concatenate([bias, [0.0]]).astype(bias.dtype),
+        ]
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+    )
     model.fit(x, y, batch_size=256, epochs=epochs, shuffle=True, verbose=verbose)
     return model

@@ -14,13 +14,20 @@ extracted into the cache folder once, atomically (see `dl_vision_labs.files`).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from dl_vision_labs.files import (DATA_DIR_VAR, DataError, DataFile, data_dir, extract,
-                                  sha256sum, verified_path)
+from dl_vision_labs.files import (
+    DATA_DIR_VAR,
+    DataError,
+    DataFile,
+    data_dir,
+    extract,
+    sha256sum,
+    verified_path,
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,8 +56,10 @@ IMAGE_FOLDERS: dict[str, ImageFolderArchive] = {
     # The subset of Kaggle's Dogs vs. Cats used by the TensorFlow transfer-learning
     # tutorial: train 1000 cats + 1000 dogs, validation 500 + 500.
     "cats_vs_dogs": ImageFolderArchive(
-        DataFile("cats_and_dogs_filtered.zip",
-                 "a3eed4fb61f02017d6a7e3d2c934756575876534ab393e27da9f6dcf3b65ce05"),
+        DataFile(
+            "cats_and_dogs_filtered.zip",
+            "a3eed4fb61f02017d6a7e3d2c934756575876534ab393e27da9f6dcf3b65ce05",
+        ),
         root="cats_and_dogs_filtered",
         splits=("train", "validation"),
         class_names=("cats", "dogs"),
@@ -64,11 +73,13 @@ def extracted_folder(spec: ImageFolderArchive, archive: Path, sha256: str) -> Pa
     cache and return its ``<root>`` folder, after checking that every split has a
     sub-folder for every class."""
     folder = extract(archive, sha256) / spec.root
-    missing = [f"{s}/{c}" for s in spec.splits for c in spec.class_names
-               if not (folder / s / c).is_dir()]
+    missing = [
+        f"{s}/{c}" for s in spec.splits for c in spec.class_names if not (folder / s / c).is_dir()
+    ]
     if missing:
-        raise DataError(f"{archive} does not have the expected layout: "
-                        f"{spec.root}/ lacks {', '.join(missing)}")
+        raise DataError(
+            f"{archive} does not have the expected layout: {spec.root}/ lacks {', '.join(missing)}"
+        )
     return folder
 
 
@@ -78,8 +89,9 @@ def _download_archive(spec: ImageFolderArchive) -> Path:
     return Path(keras.utils.get_file(fname=Path(spec.archive.path).name, origin=spec.url))
 
 
-def image_folder(name: str, *,
-                 downloader: Callable[[ImageFolderArchive], Path] | None = None) -> Path:
+def image_folder(
+    name: str, *, downloader: Callable[[ImageFolderArchive], Path] | None = None
+) -> Path:
     """The folder of image-folder dataset `name`, with one sub-folder per split.
 
     Offline (``LABS_DATA_DIR`` set) the archive is verified and extracted once
@@ -92,16 +104,20 @@ def image_folder(name: str, *,
         downloader: replaces the download (for tests); returns the archive's path.
     """
     if name not in IMAGE_FOLDERS:
-        raise DataError(f"Unknown image-folder dataset {name!r}; choose one of "
-                        f"{sorted(IMAGE_FOLDERS)}, or pass your own folder to image_dataset")
+        raise DataError(
+            f"Unknown image-folder dataset {name!r}; choose one of "
+            f"{sorted(IMAGE_FOLDERS)}, or pass your own folder to image_dataset"
+        )
     spec = IMAGE_FOLDERS[name]
     root = data_dir()
     if root is not None:
         archive = verified_path(root, spec.archive)
         digest = spec.archive.sha256
     elif not spec.url:
-        raise DataError(f"{name!r} exists offline only: set {DATA_DIR_VAR} to a folder "
-                        f"holding {spec.archive.path}.")
+        raise DataError(
+            f"{name!r} exists offline only: set {DATA_DIR_VAR} to a folder "
+            f"holding {spec.archive.path}."
+        )
     else:
         try:
             archive = Path((downloader or _download_archive)(spec))
@@ -116,11 +132,19 @@ def image_folder(name: str, *,
     return extracted_folder(spec, archive, digest)
 
 
-def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
-                  shuffle: bool = False, seed: int | None = None,
-                  validation_split: float | None = None, subset: str | None = None,
-                  limit: int | None = None, class_names=None,
-                  crop_to_aspect_ratio: bool = True):
+def image_dataset(
+    folder,
+    *,
+    image_size=(224, 224),
+    batch_size: int = 32,
+    shuffle: bool = False,
+    seed: int | None = None,
+    validation_split: float | None = None,
+    subset: str | None = None,
+    limit: int | None = None,
+    class_names=None,
+    crop_to_aspect_ratio: bool = True,
+):
     """Images in class sub-folders of `folder` as a ready `tf.data` pipeline.
 
     ``folder/<class>/<image>`` files become batches of ``(images, labels)``:
@@ -152,18 +176,29 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
 
     folder = Path(folder).expanduser()
     if not folder.is_dir():
-        raise DataError(f"No folder {folder}: give a folder with one sub-folder of "
-                        "images per class (e.g. my_photos/cats/*.jpg, my_photos/dogs/*.jpg).")
+        raise DataError(
+            f"No folder {folder}: give a folder with one sub-folder of "
+            "images per class (e.g. my_photos/cats/*.jpg, my_photos/dogs/*.jpg)."
+        )
     classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
     if class_names is None and len(classes) < 2:
-        raise DataError(f"{folder} has {len(classes)} sub-folder(s) {classes}; a classifier "
-                        "needs one sub-folder of images per class, at least two.")
+        raise DataError(
+            f"{folder} has {len(classes)} sub-folder(s) {classes}; a classifier "
+            "needs one sub-folder of images per class, at least two."
+        )
     # Shuffle the file list (reproducibly) whenever a subset is taken from it.
     made = keras.utils.image_dataset_from_directory(
-        folder, class_names=class_names, image_size=tuple(image_size), batch_size=None,
-        shuffle=shuffle or validation_split is not None or limit is not None, seed=seed,
-        validation_split=validation_split, subset=subset, verbose=False,
-        crop_to_aspect_ratio=crop_to_aspect_ratio)
+        folder,
+        class_names=class_names,
+        image_size=tuple(image_size),
+        batch_size=None,
+        shuffle=shuffle or validation_split is not None or limit is not None,
+        seed=seed,
+        validation_split=validation_split,
+        subset=subset,
+        verbose=False,
+        crop_to_aspect_ratio=crop_to_aspect_ratio,
+    )
     datasets = made if isinstance(made, (list, tuple)) else [made]
 
     ready = []
@@ -172,8 +207,10 @@ def image_dataset(folder, *, image_size=(224, 224), batch_size: int = 32,
         if limit is not None:
             ds = ds.take(limit)
         n = int(ds.cardinality())
-        ds = ds.map(lambda x, y: (tf.cast(tf.round(x), tf.uint8), tf.cast(y, tf.int32)),
-                    num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(
+            lambda x, y: (tf.cast(tf.round(x), tf.uint8), tf.cast(y, tf.int32)),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
         # A file that cannot be decoded (truncated, not really an image) is skipped
         # with a warning naming the error, instead of stopping training mid-epoch.
         ds = ds.ignore_errors(log_warning=True).cache()

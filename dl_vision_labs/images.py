@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-MIN_SIDE = 32                # pixels: smaller images carry too little to classify
-MAX_PIXELS = 50_000_000      # 50 megapixels: above this, refuse (decompression bombs)
+MIN_SIDE = 32  # pixels: smaller images carry too little to classify
+MAX_PIXELS = 50_000_000  # 50 megapixels: above this, refuse (decompression bombs)
 
 
 class ImageError(ValueError):
@@ -33,16 +33,22 @@ class ImageError(ValueError):
 class LoadedImage:
     """An image ready for a model, and how it was obtained."""
 
-    pixels: np.ndarray            # (height, width, 3) uint8, resized to the requested size
+    pixels: np.ndarray  # (height, width, 3) uint8, resized to the requested size
     original_size: tuple[int, int]  # (width, height) of the file
-    mode: str                     # the file's PIL mode ("RGB", "L", "RGBA", "I;16", ...)
+    mode: str  # the file's PIL mode ("RGB", "L", "RGBA", "I;16", ...)
     name: str
     notes: list[str] = dataclasses.field(default_factory=list)
 
 
-def load_image(source, size=(224, 224), *, name: str | None = None,
-               crop_to_aspect_ratio: bool = True,
-               min_side: int = MIN_SIDE, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+def load_image(
+    source,
+    size=(224, 224),
+    *,
+    name: str | None = None,
+    crop_to_aspect_ratio: bool = True,
+    min_side: int = MIN_SIDE,
+    max_pixels: int = MAX_PIXELS,
+) -> LoadedImage:
     """Read `source` (a path, or the bytes of an uploaded file) as 8-bit RGB of `size`.
 
     Args:
@@ -62,8 +68,9 @@ def load_image(source, size=(224, 224), *, name: str | None = None,
 
     raw, name = _read(source, name)
     if not raw:
-        raise ImageError(f"{name} is empty (0 bytes): the upload or copy did not finish. "
-                         "Choose the file again.")
+        raise ImageError(
+            f"{name} is empty (0 bytes): the upload or copy did not finish. Choose the file again."
+        )
     limit = Image.MAX_IMAGE_PIXELS
     try:
         with warnings.catch_warnings():
@@ -81,27 +88,35 @@ def load_image(source, size=(224, 224), *, name: str | None = None,
                 im = ImageOps.exif_transpose(im)  # phone photos: apply the camera's rotation
                 rgb, notes = _to_rgb(im)
     except UnidentifiedImageError:
-        raise ImageError(f"{name} is not an image that can be read (JPEG, PNG, GIF, BMP, "
-                         "WebP, TIFF...). If it is a HEIC photo or a PDF, save or export it "
-                         "as JPEG or PNG first.") from None
+        raise ImageError(
+            f"{name} is not an image that can be read (JPEG, PNG, GIF, BMP, "
+            "WebP, TIFF...). If it is a HEIC photo or a PDF, save or export it "
+            "as JPEG or PNG first."
+        ) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise _too_large(name, None, None, max_pixels) from None
     except (OSError, SyntaxError, ValueError, EOFError) as err:
         if isinstance(err, ImageError):
             raise
-        raise ImageError(f"{name} is truncated or corrupt and cannot be decoded ({err}). "
-                         "Download or copy it again, or open it in an image viewer and "
-                         "save it as a new JPEG or PNG.") from None
+        raise ImageError(
+            f"{name} is truncated or corrupt and cannot be decoded ({err}). "
+            "Download or copy it again, or open it in an image viewer and "
+            "save it as a new JPEG or PNG."
+        ) from None
     finally:
         Image.MAX_IMAGE_PIXELS = limit
     if min(width, height) < min_side:
-        raise ImageError(f"{name} is only {width}x{height} pixels: too small to classify "
-                         f"(at least {min_side} pixels a side). Use a larger image.")
+        raise ImageError(
+            f"{name} is only {width}x{height} pixels: too small to classify "
+            f"(at least {min_side} pixels a side). Use a larger image."
+        )
     target = (size[1], size[0])  # PIL sizes are (width, height)
     if (width, height) != target:
         cropped = crop_to_aspect_ratio and width * size[0] != height * size[1]
-        notes.append(f"{'centre cropped and ' if cropped else ''}resized from {width}x{height} "
-                     f"to {size[1]}x{size[0]} pixels")
+        notes.append(
+            f"{'centre cropped and ' if cropped else ''}resized from {width}x{height} "
+            f"to {size[1]}x{size[0]} pixels"
+        )
     if crop_to_aspect_ratio:
         rgb = ImageOps.fit(rgb, target, Image.Resampling.BILINEAR)  # centre crop, then resize
     else:
@@ -124,15 +139,19 @@ def ask_for_image(path=None, *, upload=None):
         from dl_vision_labs.runtime import in_colab
 
         if not in_colab():
-            raise ImageError("No image given: set MY_IMAGE to the path of an image file "
-                             "(outside Colab there is no upload button).")
+            raise ImageError(
+                "No image given: set MY_IMAGE to the path of an image file "
+                "(outside Colab there is no upload button)."
+            )
         from google.colab import files
 
         upload = files.upload
     uploaded = upload()
     if not uploaded:
-        raise ImageError("Nothing was uploaded (the dialog was cancelled or the file was "
-                         "empty). Run the cell again and choose an image file.")
+        raise ImageError(
+            "Nothing was uploaded (the dialog was cancelled or the file was "
+            "empty). Run the cell again and choose an image file."
+        )
     name, content = next(iter(uploaded.items()))
     if len(uploaded) > 1:
         print(f"{len(uploaded)} files uploaded; using the first one, {name}.")
@@ -148,14 +167,15 @@ def _read(source, name):
         if not path.is_file():
             raise ImageError(f"No file at {path}. Check the path (or upload the image).")
         return path.read_bytes(), name
-    raise ImageError(f"Expected a file path or the bytes of an image, got "
-                     f"{type(source).__name__}.")
+    raise ImageError(f"Expected a file path or the bytes of an image, got {type(source).__name__}.")
 
 
 def _too_large(name, width, height, max_pixels):
     size = f"{width}x{height} pixels" if width else "too many pixels"
-    return ImageError(f"{name} is {size}, more than the {max_pixels / 1e6:g} megapixels "
-                      "accepted (very large images exhaust memory). Resize it first.")
+    return ImageError(
+        f"{name} is {size}, more than the {max_pixels / 1e6:g} megapixels "
+        "accepted (very large images exhaust memory). Resize it first."
+    )
 
 
 def _to_rgb(im):
@@ -174,18 +194,26 @@ def _to_rgb(im):
         else:
             top = 65535.0 if mode.startswith("I;16") or values.max() > 255 else 255.0
         grey = np.clip(values / top * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        return (Image.fromarray(grey).convert("RGB"),
-                [f"{mode} ({'16' if mode.startswith('I;16') else '32'}-bit) grey "
-                 "scaled to 8 bits and repeated on the red, green and blue channels"])
+        return (
+            Image.fromarray(grey).convert("RGB"),
+            [
+                f"{mode} ({'16' if mode.startswith('I;16') else '32'}-bit) grey "
+                "scaled to 8 bits and repeated on the red, green and blue channels"
+            ],
+        )
     if mode in ("RGBA", "LA", "PA", "P", "La", "RGBa") and (
-            "A" in mode or "a" in mode or "transparency" in im.info):
+        "A" in mode or "a" in mode or "transparency" in im.info
+    ):
         rgba = im.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        return (Image.alpha_composite(white, rgba).convert("RGB"),
-                [f"{mode} with transparency: laid over a white background"])
+        return (
+            Image.alpha_composite(white, rgba).convert("RGB"),
+            [f"{mode} with transparency: laid over a white background"],
+        )
     if mode in ("L", "1"):
-        return im.convert("RGB"), [f"grayscale ({mode}) repeated on the red, green and "
-                                   "blue channels"]
+        return im.convert("RGB"), [
+            f"grayscale ({mode}) repeated on the red, green and blue channels"
+        ]
     return im.convert("RGB"), [f"{mode} converted to RGB"]
 
 
@@ -197,6 +225,7 @@ def sample_photo(index: int = 0) -> Path:
 
     cats = sorted((image_folder("cats_vs_dogs") / "validation" / "cats").glob("*.jpg"))
     if not 0 <= index < len(cats):
-        raise ImageError(f"index must be from 0 to {len(cats) - 1} (the validation cats), "
-                         f"got {index}")
+        raise ImageError(
+            f"index must be from 0 to {len(cats) - 1} (the validation cats), got {index}"
+        )
     return cats[index]

@@ -1,8 +1,8 @@
 """Measures of a trained classifier, counted exactly.
 
-    predicted = metrics.predict_classes(model, test_ds)
-    metrics.accuracy(model, test_ds, labels)                # share of right answers, a float
-    metrics.accuracy(binary, test_ds, labels, threshold=0)  # one logit per image
+predicted = metrics.predict_classes(model, test_ds)
+metrics.accuracy(model, test_ds, labels)                # share of right answers, a float
+metrics.accuracy(binary, test_ds, labels, threshold=0)  # one logit per image
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import keras
 import numpy as np
 
 
-def predict_classes(model: keras.Model, inputs, *, threshold: float | None = None,
-                    batch_size: int = 1000) -> np.ndarray:
+def predict_classes(
+    model: keras.Model, inputs, *, threshold: float | None = None, batch_size: int = 1000
+) -> np.ndarray:
     """The class `model` gives each input (arrays or a dataset).
 
     Several outputs per input: the argmax. One output (a binary classifier):
@@ -23,8 +24,10 @@ def predict_classes(model: keras.Model, inputs, *, threshold: float | None = Non
     outputs = np.asarray(model.predict(inputs, batch_size=size, verbose=0))
     if outputs.shape[-1] == 1:
         if threshold is None:
-            raise ValueError("the model has one output per input (a binary classifier): pass "
-                             "threshold=0 if it is a logit, threshold=0.5 if a probability")
+            raise ValueError(
+                "the model has one output per input (a binary classifier): pass "
+                "threshold=0 if it is a logit, threshold=0.5 if a probability"
+            )
         return (outputs[..., 0] > threshold).astype("int64")
     return np.argmax(outputs, axis=-1)
 
@@ -42,7 +45,9 @@ def accuracy(model: keras.Model, inputs, labels, *, threshold: float | None = No
     labels = labels.reshape(-1)
     predicted = predict_classes(model, inputs, threshold=threshold)
     if len(predicted) != len(labels):
-        raise ValueError(f"the model made {len(predicted)} predictions for {len(labels)} labels: "
-                         "pass the inputs in their original order, unbatched or batched, "
-                         "without shuffling or repeating")
+        raise ValueError(
+            f"the model made {len(predicted)} predictions for {len(labels)} labels: "
+            "pass the inputs in their original order, unbatched or batched, "
+            "without shuffling or repeating"
+        )
     return float(np.mean(predicted == labels))

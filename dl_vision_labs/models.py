@@ -13,7 +13,7 @@ Only `keras.layers` / `keras.ops` are used: the models run on any Keras backend.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import keras
 from keras import layers, ops
@@ -38,8 +38,10 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
     def __init__(self, maximum: float, minimum: float, decay_steps: float, name: str | None = None):
         super().__init__()
         if not maximum >= minimum >= 0 or decay_steps <= 0:
-            raise ValueError("need maximum >= minimum >= 0 and decay_steps > 0, got "
-                             f"{maximum}, {minimum}, {decay_steps}")
+            raise ValueError(
+                "need maximum >= minimum >= 0 and decay_steps > 0, got "
+                f"{maximum}, {minimum}, {decay_steps}"
+            )
         self.maximum = float(maximum)
         self.minimum = float(minimum)
         self.decay_steps = float(decay_steps)
@@ -50,8 +52,12 @@ class ExponentialDecayToMin(keras.optimizers.schedules.LearningRateSchedule):
         return self.minimum + (self.maximum - self.minimum) * ops.exp(-step / self.decay_steps)
 
     def get_config(self) -> dict:
-        return {"maximum": self.maximum, "minimum": self.minimum,
-                "decay_steps": self.decay_steps, "name": self.name}
+        return {
+            "maximum": self.maximum,
+            "minimum": self.minimum,
+            "decay_steps": self.decay_steps,
+            "name": self.name,
+        }
 
 
 def truncated_normal(stddev: float = 0.1, seed: int | None = None):
@@ -67,11 +73,17 @@ def _augment(shift: float, seed: int | None) -> keras.layers.Layer:
     return layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed, name="augment")
 
 
-def five_layer_mlp(activation: str = "relu", *, dropout_rate: float = 0.0,
-                   batch_norm: Callable[[], keras.layers.Layer] | None = None,
-                   widths: Sequence[int] = MLP_WIDTHS, shift: float = 0.0,
-                   seed: int | None = None, input_shape=(28, 28, 1),
-                   name: str | None = None) -> keras.Model:
+def five_layer_mlp(
+    activation: str = "relu",
+    *,
+    dropout_rate: float = 0.0,
+    batch_norm: Callable[[], keras.layers.Layer] | None = None,
+    widths: Sequence[int] = MLP_WIDTHS,
+    shift: float = 0.0,
+    seed: int | None = None,
+    input_shape=(28, 28, 1),
+    name: str | None = None,
+) -> keras.Model:
     """784 -> 200 -> 100 -> 60 -> 30 -> 10: the lecture's five-layer network.
 
     Each hidden layer is ``dense{i}`` (weights from a truncated normal with
@@ -91,32 +103,55 @@ def five_layer_mlp(activation: str = "relu", *, dropout_rate: float = 0.0,
         shift: data augmentation, as in `conv_net`.
         seed: makes the initial weights and the dropout masks reproducible.
     """
-    bias = "zeros" if activation == "sigmoid" or batch_norm is not None else \
-        keras.initializers.Constant(0.1)
+    bias = (
+        "zeros"
+        if activation == "sigmoid" or batch_norm is not None
+        else keras.initializers.Constant(0.1)
+    )
     model = keras.Sequential([keras.Input(shape=input_shape)], name=name or f"mlp_{activation}")
     if shift:
         model.add(_augment(shift, seed))
     model.add(layers.Flatten(name="flatten"))
     for i, width in enumerate(widths, start=1):
-        model.add(layers.Dense(width, use_bias=batch_norm is None, bias_initializer=bias,
-                               kernel_initializer=truncated_normal(seed=_seed(seed, i)),
-                               name=f"dense{i}"))
+        model.add(
+            layers.Dense(
+                width,
+                use_bias=batch_norm is None,
+                bias_initializer=bias,
+                kernel_initializer=truncated_normal(seed=_seed(seed, i)),
+                name=f"dense{i}",
+            )
+        )
         if batch_norm is not None:
             model.add(batch_norm(name=f"norm{i}"))
         model.add(layers.Activation(activation, name=f"act{i}"))
         if dropout_rate:
             model.add(layers.Dropout(dropout_rate, seed=_seed(seed, 100 + i), name=f"dropout{i}"))
-    model.add(layers.Dense(10, activation="softmax", name="output",
-                           kernel_initializer=truncated_normal(seed=_seed(seed, 0))))
+    model.add(
+        layers.Dense(
+            10,
+            activation="softmax",
+            name="output",
+            kernel_initializer=truncated_normal(seed=_seed(seed, 0)),
+        )
+    )
     return model
 
 
-def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
-             kernel_sizes: Sequence[int] = BIG_CONV["kernel_sizes"],
-             strides: Sequence[int] = BIG_CONV["strides"], dense_units: int = 200,
-             dropout_rate: float = 0.25, batch_norm: bool = False, shift: float = 0.0,
-             seed: int | None = None, input_shape=(28, 28, 1), num_classes: int = 10,
-             name: str | None = None) -> keras.Model:
+def conv_net(
+    *,
+    filters: Sequence[int] = BIG_CONV["filters"],
+    kernel_sizes: Sequence[int] = BIG_CONV["kernel_sizes"],
+    strides: Sequence[int] = BIG_CONV["strides"],
+    dense_units: int = 200,
+    dropout_rate: float = 0.25,
+    batch_norm: bool = False,
+    shift: float = 0.0,
+    seed: int | None = None,
+    input_shape=(28, 28, 1),
+    num_classes: int = 10,
+    name: str | None = None,
+) -> keras.Model:
     """The lecture's convolutional network; by default its bigger version.
 
     ``conv{i}``: `Conv2D` with padding "same" and ReLU, one per entry of
@@ -138,8 +173,9 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
     if not len(filters) == len(kernel_sizes) == len(strides):
         raise ValueError("filters, kernel_sizes and strides need one entry per conv layer")
     bias = keras.initializers.Constant(0.1)  # ReLU: start every neuron alive
-    model = keras.Sequential([keras.Input(shape=input_shape)],
-                             name=name or ("conv_net_bn" if batch_norm else "conv_net"))
+    model = keras.Sequential(
+        [keras.Input(shape=input_shape)], name=name or ("conv_net_bn" if batch_norm else "conv_net")
+    )
     if shift:
         model.add(_augment(shift, seed))
 
@@ -150,17 +186,40 @@ def conv_net(*, filters: Sequence[int] = BIG_CONV["filters"],
         model.add(layers.Activation("relu", name=f"{label}_relu"))
 
     for i, (f, k, s) in enumerate(zip(filters, kernel_sizes, strides), start=1):
-        block(layers.Conv2D(f, k, strides=s, padding="same", use_bias=not batch_norm,
-                            bias_initializer=bias, name=f"conv{i}",
-                            kernel_initializer=truncated_normal(seed=_seed(seed, i))),
-              f"conv{i}")
+        block(
+            layers.Conv2D(
+                f,
+                k,
+                strides=s,
+                padding="same",
+                use_bias=not batch_norm,
+                bias_initializer=bias,
+                name=f"conv{i}",
+                kernel_initializer=truncated_normal(seed=_seed(seed, i)),
+            ),
+            f"conv{i}",
+        )
     model.add(layers.Flatten(name="flatten"))
-    block(layers.Dense(dense_units, use_bias=not batch_norm, bias_initializer=bias, name="dense",
-                       kernel_initializer=truncated_normal(seed=_seed(seed, 10))), "dense")
+    block(
+        layers.Dense(
+            dense_units,
+            use_bias=not batch_norm,
+            bias_initializer=bias,
+            name="dense",
+            kernel_initializer=truncated_normal(seed=_seed(seed, 10)),
+        ),
+        "dense",
+    )
     if dropout_rate:
         model.add(layers.Dropout(dropout_rate, seed=_seed(seed, 100), name="dropout"))
-    model.add(layers.Dense(num_classes, activation="softmax", name="output",
-                           kernel_initializer=truncated_normal(seed=_seed(seed, 0))))
+    model.add(
+        layers.Dense(
+            num_classes,
+            activation="softmax",
+            name="output",
+            kernel_initializer=truncated_normal(seed=_seed(seed, 0)),
+        )
+    )
     return model
 
 
@@ -170,9 +229,10 @@ def layer_activations(model: keras.Model, x, layer_names: Sequence[str]) -> list
     For an activation layer ``act{i}`` this is its pre-activations and its
     activations: ``[(pre, post), ...]``, one pair per name, in inference mode.
     """
-    probe = keras.Model(model.inputs[0],
-                        [t for n in layer_names for t in (model.get_layer(n).input,
-                                                          model.get_layer(n).output)])
+    probe = keras.Model(
+        model.inputs[0],
+        [t for n in layer_names for t in (model.get_layer(n).input, model.get_layer(n).output)],
+    )
     out = [ops.convert_to_numpy(t) for t in probe(x, training=False)]
     return list(zip(out[0::2], out[1::2]))
 
@@ -196,6 +256,12 @@ def layer_costs(model: keras.Model) -> list[dict]:
         per_position = 1
         for size in kernel:
             per_position *= size
-        rows.append({"name": layer.name, "output": tuple(layer.output.shape[1:]),
-                     "params": layer.count_params(), "macs": positions * per_position})
+        rows.append(
+            {
+                "name": layer.name,
+                "output": tuple(layer.output.shape[1:]),
+                "params": layer.count_params(),
+                "macs": positions * per_position,
+            }
+        )
     return rows

@@ -39,8 +39,19 @@ import math
 import numbers
 import os
 
-RULES = ("count", "counts", "integer", "number", "positive", "rate", "flag", "one_of", "text",
-         "path", "optional")
+RULES = (
+    "count",
+    "counts",
+    "integer",
+    "number",
+    "positive",
+    "rate",
+    "flag",
+    "one_of",
+    "text",
+    "path",
+    "optional",
+)
 __all__ = ["ParameterError", "Rule", "validate", *RULES]
 
 SEED_MAX = 2**32 - 1  # np.random.seed (used by keras.utils.set_random_seed) takes 0 .. 2**32 - 1
@@ -56,8 +67,8 @@ class Rule:
 
     value: object
     ok: bool
-    allowed: str       # completes "NAME must be ...", e.g. "a whole number of at least 1"
-    hint: str = ""     # added after "got VALUE", e.g. " (did you mean 'mnist'?)"
+    allowed: str  # completes "NAME must be ...", e.g. "a whole number of at least 1"
+    hint: str = ""  # added after "got VALUE", e.g. " (did you mean 'mnist'?)"
 
 
 # --- the validation ----------------------------------------------------------------------------
@@ -91,9 +102,11 @@ def _rule_by_name(name: str, value) -> Rule:
         return positive(value)
     if name.endswith("DROPOUT"):
         return rate(value)
-    raise TypeError(f"params.validate has no rule for {name} by its name: give one, e.g. "
-                    f"{name}=params.count({name}) or {name}=params.one_of({name}, ...); "
-                    f"the rules are {', '.join(RULES)}.")
+    raise TypeError(
+        f"params.validate has no rule for {name} by its name: give one, e.g. "
+        f"{name}=params.count({name}) or {name}=params.one_of({name}, ...); "
+        f"the rules are {', '.join(RULES)}."
+    )
 
 
 # --- the rules ----------------------------------------------------------------------------
@@ -104,8 +117,7 @@ def _is_whole(value) -> bool:
 
 
 def _is_number(value) -> bool:
-    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _whole_range(at_least, at_most) -> str:
@@ -120,8 +132,11 @@ def _whole_range(at_least, at_most) -> str:
 
 def integer(value, *, at_least: int | None = None, at_most: int | None = None) -> Rule:
     """A whole number (``3``, not ``3.0`` nor True), optionally within bounds (included)."""
-    ok = (_is_whole(value) and (at_least is None or value >= at_least)
-          and (at_most is None or value <= at_most))
+    ok = (
+        _is_whole(value)
+        and (at_least is None or value >= at_least)
+        and (at_most is None or value <= at_most)
+    )
     return Rule(value, ok, _whole_range(at_least, at_most))
 
 
@@ -132,27 +147,42 @@ def count(value, *, at_least: int = 1, at_most: int | None = None) -> Rule:
 
 def counts(value, *, length: int | None = None, at_least: int = 1) -> Rule:
     """A tuple or list of counts (e.g. filters per layer), with `length` items if given."""
-    ok = (isinstance(value, (tuple, list)) and len(value) > 0
-          and (length is None or len(value) == length)
-          and all(_is_whole(v) and v >= at_least for v in value))
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) > 0
+        and (length is None or len(value) == length)
+        and all(_is_whole(v) and v >= at_least for v in value)
+    )
     how_many = f"{length} whole numbers" if length is not None else "whole numbers"
     return Rule(value, ok, f"a tuple of {how_many}, each at least {at_least}")
 
 
-def number(value, *, above: float | None = None, at_least: float | None = None,
-           below: float | None = None, at_most: float | None = None) -> Rule:
+def number(
+    value,
+    *,
+    above: float | None = None,
+    at_least: float | None = None,
+    below: float | None = None,
+    at_most: float | None = None,
+) -> Rule:
     """A finite number (int or float, not True/False) within the bounds given.
 
     ``above``/``below`` exclude the bound, ``at_least``/``at_most`` include it:
     ``number(TEST_FRACTION, above=0, below=1)`` allows 0.5 but neither 0 nor 1.
     """
-    ok = (_is_number(value)
-          and (above is None or value > above) and (at_least is None or value >= at_least)
-          and (below is None or value < below) and (at_most is None or value <= at_most))
-    bounds = [f"greater than {above}" if above is not None else "",
-              f"at least {at_least}" if at_least is not None else "",
-              f"less than {below}" if below is not None else "",
-              f"at most {at_most}" if at_most is not None else ""]
+    ok = (
+        _is_number(value)
+        and (above is None or value > above)
+        and (at_least is None or value >= at_least)
+        and (below is None or value < below)
+        and (at_most is None or value <= at_most)
+    )
+    bounds = [
+        f"greater than {above}" if above is not None else "",
+        f"at least {at_least}" if at_least is not None else "",
+        f"less than {below}" if below is not None else "",
+        f"at most {at_most}" if at_most is not None else "",
+    ]
     said = " and ".join(b for b in bounds if b)
     if said.startswith("at "):
         said = "of " + said  # "a number of at least 0", as "a whole number of at least 1"
@@ -209,8 +239,9 @@ def path(value) -> Rule:
     is mounted, later in the notebook.
     """
     ok = (isinstance(value, str) and value.strip() != "") or (
-        isinstance(value, os.PathLike) and os.fspath(value) != "")
-    return Rule(value, ok, "a path in quotes, like \"my_photos\"")
+        isinstance(value, os.PathLike) and os.fspath(value) != ""
+    )
+    return Rule(value, ok, 'a path in quotes, like "my_photos"')
 
 
 def optional(rule: Rule) -> Rule:

@@ -16,7 +16,8 @@ from dl_vision_labs.files import DATA_DIR_VAR, DataError, DataFile, data_dir, ve
 PRETRAINED_WEIGHTS: dict[tuple[str, float, int], DataFile] = {
     ("MobileNetV2", 0.35, 224): DataFile(
         "weights/mobilenet_v2_weights_tf_dim_ordering_tf_kernels_0.35_224_no_top.h5",
-        "ee3637ed12967467016b423225f9c256b01e140a295e3c8c9c7f59549a30e498"),
+        "ee3637ed12967467016b423225f9c256b01e140a295e3c8c9c7f59549a30e498",
+    ),
 }
 
 
@@ -32,8 +33,9 @@ def weights_resolution(application: str, size: int) -> int:
     return 224
 
 
-def pretrained_weights(application: str = "MobileNetV2", *, alpha: float = 1.0,
-                       size: int = 224) -> str:
+def pretrained_weights(
+    application: str = "MobileNetV2", *, alpha: float = 1.0, size: int = 224
+) -> str:
     """The ``weights=`` argument for a `keras.applications` model without its top.
 
     Online this is ``"imagenet"`` (Keras downloads and caches the file). Offline
@@ -52,5 +54,6 @@ def pretrained_weights(application: str = "MobileNetV2", *, alpha: float = 1.0,
         raise DataError(
             f"No offline ImageNet weights for {application} alpha={alpha} at {resolution} px: "
             f"{DATA_DIR_VAR}={root} only has {have}. Use those settings (e.g. ALPHA = 0.35), "
-            f"or unset {DATA_DIR_VAR} on a machine with internet to download any weights.")
+            f"or unset {DATA_DIR_VAR} on a machine with internet to download any weights."
+        )
     return str(verified_path(root, PRETRAINED_WEIGHTS[key]))

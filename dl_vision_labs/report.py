@@ -19,8 +19,9 @@ from dl_vision_labs.files import atomic_write
 METRICS_FILE_VAR = environment.METRICS_FILE
 
 
-def record(name: str, value: float, *, target: float | None = None,
-           higher_is_better: bool = True) -> dict:
+def record(
+    name: str, value: float, *, target: float | None = None, higher_is_better: bool = True
+) -> dict:
     """Record metric `name`; return the entry (value, target, goal, reached)."""
     value = float(value)
     if not math.isfinite(value):

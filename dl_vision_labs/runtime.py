@@ -71,8 +71,11 @@ class Runtime:
         """The hardware and software block `prepare` prints."""
         lines = [
             f"Accelerator : {self.accelerator}"  # how many chips or cores: a TPU v5e-1 has 1
-            + ("" if self.accelerator == "CPU" and self.replicas == 1 else
-               f" ({self.replicas} device{'s' if self.replicas > 1 else ''})"),
+            + (
+                ""
+                if self.accelerator == "CPU" and self.replicas == 1
+                else f" ({self.replicas} device{'s' if self.replicas > 1 else ''})"
+            ),
         ]
         lines += [f"  device    : {d}" for d in self.devices]
         lines += [
@@ -87,11 +90,15 @@ class Runtime:
         if self.strategy is not None:
             lines.append(f"Strategy    : {type(self.strategy).__name__}")
         if self.distribution is not None:
-            lines.append(f"Distribution: {type(self.distribution).__name__} over "
-                         f"{self.replicas} devices (batches are split across them)")
+            lines.append(
+                f"Distribution: {type(self.distribution).__name__} over "
+                f"{self.replicas} devices (batches are split across them)"
+            )
         if self.replicas > 1:
-            lines.append(f"Batches     : BATCH_SIZE is per device, so a step takes "
-                         f"{self.replicas}x more images and step counts shrink {self.replicas}x")
+            lines.append(
+                f"Batches     : BATCH_SIZE is per device, so a step takes "
+                f"{self.replicas}x more images and step counts shrink {self.replicas}x"
+            )
         lines += [f"Note        : {n}" for n in self.notes]
         return "\n".join(lines)
 
@@ -101,8 +108,9 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules or "COLAB_RELEASE_TAG" in os.environ
 
 
-def prepare(seed: int | None = 42, *, verbose: bool = True,
-            backends: tuple[str, ...] | None = None) -> Runtime:
+def prepare(
+    seed: int | None = 42, *, verbose: bool = True, backends: tuple[str, ...] | None = None
+) -> Runtime:
     """Seed every random generator, report the hardware and pick a strategy.
 
     Args:
@@ -117,13 +125,17 @@ def prepare(seed: int | None = 42, *, verbose: bool = True,
     """
     backend = keras.backend.backend()
     if backends is not None and backend not in backends:
-        where = ("This is a TPU runtime, where Keras runs on JAX: switch to a GPU or CPU "
-                 "runtime (Runtime > Change runtime type)" if tpu_expected() else
-                 f"Set KERAS_BACKEND={backends[0]} (or call "
-                 f"dl_vision_labs.backend.choose({backends[0]!r}) before Keras is imported)")
+        where = (
+            "This is a TPU runtime, where Keras runs on JAX: switch to a GPU or CPU "
+            "runtime (Runtime > Change runtime type)"
+            if tpu_expected()
+            else f"Set KERAS_BACKEND={backends[0]} (or call "
+            f"dl_vision_labs.backend.choose({backends[0]!r}) before Keras is imported)"
+        )
         raise RuntimeError(
             f"This notebook needs the Keras backend {' or '.join(backends)}, but Keras runs on "
-            f"{backend}. {where}, then restart the runtime and run the notebook again.")
+            f"{backend}. {where}, then restart the runtime and run the notebook again."
+        )
     if seed is not None:
         keras.utils.set_random_seed(seed)
     install_stop_handler()  # a cell that calls an unfilled exercise: one sentence, no traceback
@@ -171,8 +183,9 @@ def _tensorflow_runtime() -> Runtime:
             )
         else:
             devices = [d.name for d in tf.config.list_logical_devices("TPU")]
-            return Runtime("tensorflow", "TPU", devices, strategy.num_replicas_in_sync,
-                           colab, strategy, notes)
+            return Runtime(
+                "tensorflow", "TPU", devices, strategy.num_replicas_in_sync, colab, strategy, notes
+            )
 
     gpus = tf.config.list_physical_devices("GPU")
     if gpus:
@@ -180,12 +193,14 @@ def _tensorflow_runtime() -> Runtime:
             with contextlib.suppress(RuntimeError):  # already initialised: keep as is
                 tf.config.experimental.set_memory_growth(gpu, True)
         names = [_gpu_description(tf, g, i) for i, g in enumerate(gpus)]
-        strategy = (tf.distribute.MirroredStrategy() if len(gpus) > 1
-                    else tf.distribute.get_strategy())
+        strategy = (
+            tf.distribute.MirroredStrategy() if len(gpus) > 1 else tf.distribute.get_strategy()
+        )
         return Runtime("tensorflow", "GPU", names, len(gpus), colab, strategy, notes)
 
-    return Runtime("tensorflow", "CPU", [_cpu_name()], 1, colab,
-                   tf.distribute.get_strategy(), notes)
+    return Runtime(
+        "tensorflow", "CPU", [_cpu_name()], 1, colab, tf.distribute.get_strategy(), notes
+    )
 
 
 def _gpu_description(tf, gpu, index: int) -> str:
@@ -199,9 +214,11 @@ def _nvidia_memory(index: int) -> str | None:
         return None
     try:
         out = subprocess.run(
-            ["nvidia-smi", f"--id={index}", "--query-gpu=memory.total",
-             "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=10, check=True,
+            ["nvidia-smi", f"--id={index}", "--query-gpu=memory.total", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return None
@@ -242,6 +259,8 @@ def _jax_runtime() -> Runtime:
         # replicated on each, and gradients are averaged (the TPU's 8 cores, say).
         rt.distribution = keras.distribution.DataParallel(devices=devices)
         keras.distribution.set_distribution(rt.distribution)
-        rt.notes.append(f"data parallel over {len(devices)} {accelerator} devices: use a "
-                        f"global batch of rt.batch_size(per_replica)")
+        rt.notes.append(
+            f"data parallel over {len(devices)} {accelerator} devices: use a "
+            f"global batch of rt.batch_size(per_replica)"
+        )
     return rt

@@ -14,8 +14,9 @@ where two digits overlap (only with ``gap=None``), the one placed later owns it.
 The gap is there because digits that touch or overlap make "which digit is this stroke?"
 the hard part of the task: a small FCN learns it far more slowly than with digits apart.
 Everything is computed from the source arrays and the seed with NumPy alone, so the same
-MNIST arrays (offline files or tensorflow_datasets) give the same scenes on every machine. Train scenes are made from
-MNIST's training images only, test scenes from its test images only (`scene_splits`).
+MNIST arrays (offline files or tensorflow_datasets) give the same scenes on every
+machine. Train scenes are made from MNIST's training images only, test scenes from its
+test images only (`scene_splits`).
 """
 
 from __future__ import annotations
@@ -46,8 +47,10 @@ class Scenes:
         return len(self.images)
 
     def __repr__(self) -> str:
-        return (f"Scenes({len(self)} of {self.images.shape[1]}×{self.images.shape[2]} px, "
-                f"{(self.masks > 0).mean():.1%} of pixels on a digit)")
+        return (
+            f"Scenes({len(self)} of {self.images.shape[1]}×{self.images.shape[2]} px, "
+            f"{(self.masks > 0).mean():.1%} of pixels on a digit)"
+        )
 
 
 def resize(image: np.ndarray, side: int) -> np.ndarray:
@@ -81,8 +84,18 @@ def _grow(mask: np.ndarray, pixels: int) -> np.ndarray:
     return mask
 
 
-def digit_scenes(images, labels, count: int, *, size: int = 64, digits=(1, 3), scale=(24, 40),
-                 gap: int | None = 1, tries: int = 20, seed: int = 0) -> Scenes:
+def digit_scenes(
+    images,
+    labels,
+    count: int,
+    *,
+    size: int = 64,
+    digits=(1, 3),
+    scale=(24, 40),
+    gap: int | None = 1,
+    tries: int = 20,
+    seed: int = 0,
+) -> Scenes:
     """`count` scenes of digits drawn from `images` (N, 28, 28[, 1]) uint8 with `labels`.
 
     Args:
@@ -97,15 +110,19 @@ def digit_scenes(images, labels, count: int, *, size: int = 64, digits=(1, 3), s
     images = images.reshape(images.shape[0], images.shape[1], images.shape[2])
     labels = np.asarray(labels).reshape(-1)
     if len(images) != len(labels) or len(images) == 0:
-        raise ValueError(f"need as many labels as images, and at least one: got {len(images)} "
-                         f"images and {len(labels)} labels")
+        raise ValueError(
+            f"need as many labels as images, and at least one: got {len(images)} "
+            f"images and {len(labels)} labels"
+        )
     if not (1 <= digits[0] <= digits[1]):
         raise ValueError(f"digits must be (fewest, most) with 1 <= fewest <= most, got {digits}")
     if gap is not None and gap < 0:
         raise ValueError(f"gap must be a number of pixels >= 0, or None, got {gap}")
     if not (1 <= scale[0] <= scale[1] <= size):
-        raise ValueError(f"scale must be (smallest, largest) side with 1 <= smallest <= largest "
-                         f"<= size={size}, got {scale}")
+        raise ValueError(
+            f"scale must be (smallest, largest) side with 1 <= smallest <= largest "
+            f"<= size={size}, got {scale}"
+        )
     rng = np.random.default_rng(seed)
     x = np.zeros((count, size, size), np.uint8)
     y = np.zeros((count, size, size), np.uint8)
@@ -117,8 +134,9 @@ def digit_scenes(images, labels, count: int, *, size: int = 64, digits=(1, 3), s
             taken = None if gap is None else _grow(y[n] > 0, gap)
             for _ in range(1 if gap is None else tries):
                 row, col = rng.integers(0, size - side + 1, size=2)
-                if taken is None or not np.any(taken[row:row + side, col:col + side]
-                                               & (ink >= INK)):
+                if taken is None or not np.any(
+                    taken[row : row + side, col : col + side] & (ink >= INK)
+                ):
                     break
             else:
                 continue  # no room for this digit
@@ -134,8 +152,10 @@ def scene_splits(arrays, *, train: int, test: int, seed: int = 0, **options) -> 
     Cached in `dl_vision_labs.files.cache_dir()` (keyed by the source arrays, the counts,
     `seed` and `options` of `digit_scenes`); a cached file is written atomically."""
     out = []
-    for split, count, x, y in (("train", train, arrays.x_train, arrays.y_train),
-                               ("test", test, arrays.x_test, arrays.y_test)):
+    for split, count, x, y in (
+        ("train", train, arrays.x_train, arrays.y_train),
+        ("test", test, arrays.x_test, arrays.y_test),
+    ):
         key = hashlib.sha256()
         for part in (np.ascontiguousarray(x), np.ascontiguousarray(y)):
             key.update(part.tobytes())
@@ -157,8 +177,9 @@ def confusion(y_true, y_pred, classes: int) -> np.ndarray:
     y_true = np.asarray(y_true).reshape(-1).astype(np.int64)
     y_pred = np.asarray(y_pred).reshape(-1).astype(np.int64)
     if y_true.shape != y_pred.shape:
-        raise ValueError(f"true and predicted labels differ in size: {y_true.size} and "
-                         f"{y_pred.size}")
+        raise ValueError(
+            f"true and predicted labels differ in size: {y_true.size} and {y_pred.size}"
+        )
     return np.bincount(y_true * classes + y_pred, minlength=classes**2).reshape(classes, classes)
 
 
@@ -179,8 +200,9 @@ def mean_iou(y_true, y_pred, classes: int, *, ignore=(BACKGROUND,)) -> float:
     return float(np.nanmean(ious[keep]))
 
 
-def datasets(rt, train: Scenes, test: Scenes, batch_size: int, *, seed: int,
-             digit_weight: float = 1.0):
+def datasets(
+    rt, train: Scenes, test: Scenes, batch_size: int, *, seed: int, digit_weight: float = 1.0
+):
     """``(train_ds, test_ds)``: tf.data pipelines of scenes scaled to [0, 1] with their masks.
 
     `batch_size` is per device (``rt.batch_size``); the training pipeline is shuffled with
@@ -201,8 +223,14 @@ def datasets(rt, train: Scenes, test: Scenes, batch_size: int, *, seed: int,
     def scaled(images, masks):
         return tf.cast(images, tf.float32) / 255.0, masks
 
-    train_ds = to_dataset(train.images, train.masks, batch_size=rt.batch_size(batch_size),
-                          shuffle=True, seed=seed, map_fn=weighted)
+    train_ds = to_dataset(
+        train.images,
+        train.masks,
+        batch_size=rt.batch_size(batch_size),
+        shuffle=True,
+        seed=seed,
+        map_fn=weighted,
+    )
     test_ds = to_dataset(test.images, test.masks, batch_size=200, map_fn=scaled)
     return train_ds, test_ds
 
@@ -224,9 +252,14 @@ def iou_table(results: dict) -> str:
     for c, label in enumerate(CLASS_NAMES):
         lines.append(f"{label:<12}" + "".join(f"{results[n][c]:>{width + 2}.3f}" for n in names))
     digits = {n: np.asarray(results[n], dtype=float)[1:] for n in names}
-    lines.append(f"{'mean (0-9)':<12}" + "".join(f"{np.nanmean(digits[n]):>{width + 2}.3f}"
-                                                 for n in names))
-    lines.append(f"{'worst digit':<12}" + "".join(
-        f"{f'{int(np.nanargmin(digits[n]))}: {np.nanmin(digits[n]):.3f}':>{width + 2}}"
-        for n in names))
+    lines.append(
+        f"{'mean (0-9)':<12}" + "".join(f"{np.nanmean(digits[n]):>{width + 2}.3f}" for n in names)
+    )
+    lines.append(
+        f"{'worst digit':<12}"
+        + "".join(
+            f"{f'{int(np.nanargmin(digits[n]))}: {np.nanmin(digits[n]):.3f}':>{width + 2}}"
+            for n in names
+        )
+    )
     return "\n".join(lines)

@@ -66,9 +66,11 @@ def mount_drive() -> Path | None:
     # Colab raises several types here (declined prompt, timeout, quota), none of
     # which must stop the notebook: report it and fall back to a local folder.
     except Exception as err:  # noqa: BLE001
-        print(f"Google Drive was not mounted ({type(err).__name__}: {err}). "
-              "Using the runtime's local disk instead: files there are lost "
-              "when the runtime disconnects.")
+        print(
+            f"Google Drive was not mounted ({type(err).__name__}: {err}). "
+            "Using the runtime's local disk instead: files there are lost "
+            "when the runtime disconnects."
+        )
         return None
     return my_drive if my_drive.is_dir() else None
 
@@ -94,9 +96,11 @@ def fingerprint(folder) -> str:
 
 def _source(obj) -> str:
     if isinstance(obj, type):  # a class: the sources of the functions defined in it
-        return obj.__name__ + "".join(_source(v) for _, v in sorted(vars(obj).items())
-                                      if callable(v) or isinstance(v, (staticmethod,
-                                                                       classmethod)))
+        return obj.__name__ + "".join(
+            _source(v)
+            for _, v in sorted(vars(obj).items())
+            if callable(v) or isinstance(v, (staticmethod, classmethod))
+        )
     fn = getattr(obj, "__func__", obj)
     try:
         return inspect.getsource(fn)
@@ -143,22 +147,29 @@ def run_folder(base: Path, settings: dict, *, fresh_start: bool = False) -> Path
         shutil.rmtree(folder)
         print(f"FRESH_START: deleted the earlier run with these settings ({folder.name}).")
     seen = folder.is_dir() and _read_settings(folder) == settings
-    others = sorted((p for p in base.glob("run-*") if p != folder and _read_settings(p)),
-                    key=lambda p: (p / SETTINGS_FILE).stat().st_mtime)
+    others = sorted(
+        (p for p in base.glob("run-*") if p != folder and _read_settings(p)),
+        key=lambda p: (p / SETTINGS_FILE).stat().st_mtime,
+    )
     folder.mkdir(parents=True, exist_ok=True)
     if not seen:
         text = json.dumps(settings, indent=1, sort_keys=True) + "\n"
         atomic_write(folder / SETTINGS_FILE, lambda tmp: tmp.write_text(text))
     if seen:
-        print(f"Run folder {folder} (settings as in an earlier run): its checkpoints are used; "
-              f"set FRESH_START = True to train again from scratch.")
+        print(
+            f"Run folder {folder} (settings as in an earlier run): its checkpoints are used; "
+            f"set FRESH_START = True to train again from scratch."
+        )
     elif others:
         before = _read_settings(others[-1])
-        changed = [f"{k} {before.get(k)!r} → {v!r}" for k, v in settings.items()
-                   if before.get(k) != v]
+        changed = [
+            f"{k} {before.get(k)!r} → {v!r}" for k, v in settings.items() if before.get(k) != v
+        ]
         changed += [f"{k} {before[k]!r} → unset" for k in before if k not in settings]
-        print(f"New settings ({', '.join(changed)}): training from scratch in {folder}; "
-              f"the earlier runs stay in {base}.")
+        print(
+            f"New settings ({', '.join(changed)}): training from scratch in {folder}; "
+            f"the earlier runs stay in {base}."
+        )
     else:
         print(f"Run folder {folder}: training from scratch.")
     return folder
@@ -172,8 +183,10 @@ def resume_status(folder: Path, epochs: int) -> str:
         return f"Training {epochs} epoch{'s' * (epochs != 1)} from scratch."
     if done < epochs:
         return f"Resuming: {done} of {epochs} epochs were finished before; training the rest."
-    return (f"Restoring the finished run ({done} of {epochs} epochs, nothing to train); set "
-            f"FRESH_START = True to train it again.")
+    return (
+        f"Restoring the finished run ({done} of {epochs} epochs, nothing to train); set "
+        f"FRESH_START = True to train it again."
+    )
 
 
 def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") -> list:
@@ -199,8 +212,9 @@ def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     callbacks = [
-        keras.callbacks.BackupAndRestore(str(folder / "backup"), double_checkpoint=True,
-                                         delete_checkpoint=False),
+        keras.callbacks.BackupAndRestore(
+            str(folder / "backup"), double_checkpoint=True, delete_checkpoint=False
+        ),
         keras.callbacks.CSVLogger(str(folder / "log.csv"), append=True),
     ]
     if monitor:
@@ -209,9 +223,14 @@ def checkpoint_callbacks(folder: Path, *, monitor: str | None = "val_accuracy") 
         best = None
         if logged is not None and len(logged):
             best = float(np.nanmin(logged) if "loss" in monitor else np.nanmax(logged))
-        callbacks.append(keras.callbacks.ModelCheckpoint(
-            str(folder / "best.keras"), monitor=monitor, save_best_only=True,
-            initial_value_threshold=best))
+        callbacks.append(
+            keras.callbacks.ModelCheckpoint(
+                str(folder / "best.keras"),
+                monitor=monitor,
+                save_best_only=True,
+                initial_value_threshold=best,
+            )
+        )
     return callbacks
 
 

@@ -33,8 +33,15 @@ def scale_images(images, labels=None):
     return images if labels is None else (images, labels)
 
 
-def mnist_datasets(rt, batch_size: int, *, seed: int, limit: int | None = None,
-                   repeat: bool = False, name: str = "mnist"):
+def mnist_datasets(
+    rt,
+    batch_size: int,
+    *,
+    seed: int,
+    limit: int | None = None,
+    repeat: bool = False,
+    name: str = "mnist",
+):
     """MNIST as arrays and as two pipelines of scaled images: ``(arrays, train_ds, test_ds)``.
 
     `batch_size` is per device: the training pipeline yields ``rt.batch_size(batch_size)``
@@ -44,14 +51,22 @@ def mnist_datasets(rt, batch_size: int, *, seed: int, limit: int | None = None,
     """
     arrays = data.load(name, limit=limit)
     print(arrays)
-    train_ds = data.to_dataset(arrays.x_train, arrays.y_train, batch_size=rt.batch_size(batch_size),
-                               shuffle=True, seed=seed, map_fn=scale_images, repeat=repeat)
+    train_ds = data.to_dataset(
+        arrays.x_train,
+        arrays.y_train,
+        batch_size=rt.batch_size(batch_size),
+        shuffle=True,
+        seed=seed,
+        map_fn=scale_images,
+        repeat=repeat,
+    )
     test_ds = data.to_dataset(arrays.x_test, arrays.y_test, batch_size=1000, map_fn=scale_images)
     return arrays, train_ds, test_ds
 
 
-def image_datasets(rt, arrays, batch_size: int, *, seed: int, one_hot: bool = False,
-                   test_batch_size: int = 1000):
+def image_datasets(
+    rt, arrays, batch_size: int, *, seed: int, one_hot: bool = False, test_batch_size: int = 1000
+):
     """``(train_ds, test_ds)`` of a dataset's images as float32 pixels 0..255 (not scaled: for
     a model that scales its own inputs, e.g. with a `Normalization` layer) and its labels.
 
@@ -67,18 +82,35 @@ def image_datasets(rt, arrays, batch_size: int, *, seed: int, one_hot: bool = Fa
         y = tf.reshape(tf.cast(y, tf.int32), [-1])
         return tf.cast(images, tf.float32), (tf.one_hot(y, classes) if one_hot else y)
 
-    train_ds = data.to_dataset(arrays.x_train, arrays.y_train, batch_size=rt.batch_size(batch_size),
-                               shuffle=True, seed=seed, map_fn=labels)
-    test_ds = data.to_dataset(arrays.x_test, arrays.y_test, batch_size=test_batch_size,
-                              map_fn=labels)
+    train_ds = data.to_dataset(
+        arrays.x_train,
+        arrays.y_train,
+        batch_size=rt.batch_size(batch_size),
+        shuffle=True,
+        seed=seed,
+        map_fn=labels,
+    )
+    test_ds = data.to_dataset(
+        arrays.x_test, arrays.y_test, batch_size=test_batch_size, map_fn=labels
+    )
     return train_ds, test_ds
 
 
-def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt,
-        optimizer=keras.optimizers.Adam, loss: str = "sparse_categorical_crossentropy",
-        ema_momentum: float | None = None, steps_per_epoch: int | None = None,
-        steps_per_execution: int = 50,
-        live: plots.LiveCurves | None = None) -> keras.callbacks.History:
+def fit(
+    model: keras.Model,
+    train_ds,
+    test_ds,
+    *,
+    learning_rate,
+    epochs: int,
+    rt,
+    optimizer=keras.optimizers.Adam,
+    loss: str = "sparse_categorical_crossentropy",
+    ema_momentum: float | None = None,
+    steps_per_epoch: int | None = None,
+    steps_per_execution: int = 50,
+    live: plots.LiveCurves | None = None,
+) -> keras.callbacks.History:
     """Compile `model` in ``rt.scope()`` with ``optimizer(learning_rate=learning_rate)`` and `loss`,
     then train it for `epochs` on `train_ds`.
 
@@ -98,8 +130,17 @@ def fit(model: keras.Model, train_ds, test_ds, *, learning_rate, epochs: int, rt
         steps_per_execution = min(steps_per_execution, steps_per_epoch)
     averaging = {} if ema_momentum is None else {"use_ema": True, "ema_momentum": ema_momentum}
     with rt.scope():
-        model.compile(optimizer=optimizer(learning_rate=learning_rate, **averaging), loss=loss,
-                      metrics=["accuracy"], steps_per_execution=steps_per_execution)
-    return model.fit(train_ds, validation_data=test_ds, epochs=epochs,
-                     steps_per_epoch=steps_per_epoch, verbose=0,
-                     callbacks=[live or plots.LiveCurves()])
+        model.compile(
+            optimizer=optimizer(learning_rate=learning_rate, **averaging),
+            loss=loss,
+            metrics=["accuracy"],
+            steps_per_execution=steps_per_execution,
+        )
+    return model.fit(
+        train_ds,
+        validation_data=test_ds,
+        epochs=epochs,
+        steps_per_epoch=steps_per_epoch,
+        verbose=0,
+        callbacks=[live or plots.LiveCurves()],
+    )

@@ -19,7 +19,8 @@ def _shared_data_dir() -> Path:
     if not (path / "mnist").is_dir():
         raise pytest.UsageError(
             f"The tests read the offline datasets from LABS_DATA_DIR, but {path} has no "
-            "mnist/ folder. Set LABS_DATA_DIR to the shared data folder (../shared/data).")
+            "mnist/ folder. Set LABS_DATA_DIR to the shared data folder (../shared/data)."
+        )
     return path.resolve()
 
 
@@ -48,9 +49,11 @@ def eight_cpu_devices() -> dict:
         "KERAS_BACKEND": "jax",
         "JAX_PLATFORMS": "cpu",  # simulated CPU devices, even on a host with a GPU,
         "CUDA_VISIBLE_DEVICES": "",  # which TensorFlow (tf.data) then leaves alone
-        "XLA_FLAGS": (f"--xla_force_host_platform_device_count={SIMULATED_DEVICES} "
-                      "--xla_cpu_collective_timeout_seconds=60 "
-                      "--xla_cpu_collective_call_terminate_timeout_seconds=60"),
+        "XLA_FLAGS": (
+            f"--xla_force_host_platform_device_count={SIMULATED_DEVICES} "
+            "--xla_cpu_collective_timeout_seconds=60 "
+            "--xla_cpu_collective_call_terminate_timeout_seconds=60"
+        ),
         "PJRT_NPROC": str(2 * SIMULATED_DEVICES),
     }
 
@@ -88,7 +91,9 @@ def no_subprocess_in_the_fast_tier(request, monkeypatch):
     import subprocess
 
     def refuse(*args, **kwargs):
-        raise AssertionError(f"{request.node.nodeid} starts a subprocess: mark it "
-                             "@pytest.mark.slow (the fast tier runs none)")
+        raise AssertionError(
+            f"{request.node.nodeid} starts a subprocess: mark it "
+            "@pytest.mark.slow (the fast tier runs none)"
+        )
 
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)

@@ -18,7 +18,9 @@ def offline(shared_data, monkeypatch):
 @pytest.fixture
 def no_network(monkeypatch):
     """Any attempt to open a network connection fails the test."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("the offline path tried to use the network")
+
     monkeypatch.setattr(socket, "socket", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)

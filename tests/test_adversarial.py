@@ -24,13 +24,22 @@ class TinyGAN(adversarial.AdversarialModel):
         n = ops.shape(real)[0]
         fake = self.generator(self.noise(n), training=True)
         d_loss = self.minimize(
-            lambda: ops.mean(ops.softplus(-self.discriminator(real, training=True)))
-            + ops.mean(ops.softplus(self.discriminator(fake, training=True))),
-            self.discriminator, self.d_optimizer)
+            lambda: (
+                ops.mean(ops.softplus(-self.discriminator(real, training=True)))
+                + ops.mean(ops.softplus(self.discriminator(fake, training=True)))
+            ),
+            self.discriminator,
+            self.d_optimizer,
+        )
         g_loss = self.minimize(
-            lambda: ops.mean(ops.softplus(-self.discriminator(
-                self.generator(self.noise(n), training=True), training=True))),
-            self.generator, self.g_optimizer)
+            lambda: ops.mean(
+                ops.softplus(
+                    -self.discriminator(self.generator(self.noise(n), training=True), training=True)
+                )
+            ),
+            self.generator,
+            self.g_optimizer,
+        )
         self.d_loss_tracker.update_state(d_loss)
         self.g_loss_tracker.update_state(g_loss)
         return {m.name: m.result() for m in self.metrics}
@@ -39,13 +48,16 @@ class TinyGAN(adversarial.AdversarialModel):
 def train_tiny(fixed_noise: bool):
     """Three SGD steps of TinyGAN from fixed weights and data; everything it ends with."""
     rng = np.random.default_rng(0)
-    g = keras.Sequential([keras.Input((3,)), layers.Dense(8), layers.BatchNormalization(),
-                          layers.Dense(4)])
-    d = keras.Sequential([keras.Input((4,)), layers.Dense(8), layers.BatchNormalization(),
-                          layers.Dense(1)])
+    g = keras.Sequential(
+        [keras.Input((3,)), layers.Dense(8), layers.BatchNormalization(), layers.Dense(4)]
+    )
+    d = keras.Sequential(
+        [keras.Input((4,)), layers.Dense(8), layers.BatchNormalization(), layers.Dense(1)]
+    )
     for network in (g, d):
-        network.set_weights([rng.normal(size=w.shape).astype("float32") * 0.5
-                             for w in network.get_weights()])
+        network.set_weights(
+            [rng.normal(size=w.shape).astype("float32") * 0.5 for w in network.get_weights()]
+        )
     model = TinyGAN(g, d, 3, seed=1)
     if fixed_noise:
         z = rng.normal(size=(4, 3)).astype("float32")
@@ -58,8 +70,9 @@ def train_tiny(fixed_noise: bool):
     return {
         "g": [w.tolist() for w in g.get_weights()],  # includes batch-norm statistics
         "d": [w.tolist() for w in d.get_weights()],
-        "iterations": [int(ops.convert_to_numpy(o.iterations))
-                       for o in (model.d_optimizer, model.g_optimizer)],
+        "iterations": [
+            int(ops.convert_to_numpy(o.iterations)) for o in (model.d_optimizer, model.g_optimizer)
+        ],
         "seed": ops.convert_to_numpy(model.seed_generator.state).tolist(),
         "losses": [history.history["d_loss"][0], history.history["g_loss"][0]],
     }
@@ -76,13 +89,20 @@ def test_fit_trains_both_networks_and_counts_both_optimizers():
 def test_the_jax_step_equals_the_tensorflow_step():
     """Same weights, data and noise: after three steps both backends hold the same weights,
     batch-norm statistics, optimizer counters and losses."""
-    code = ("import json\nfrom tests.test_adversarial import train_tiny\n"
-            "print(json.dumps(train_tiny(fixed_noise=True)))\n")
+    code = (
+        "import json\nfrom tests.test_adversarial import train_tiny\n"
+        "print(json.dumps(train_tiny(fixed_noise=True)))\n"
+    )
     results = {}
     for backend in ("tensorflow", "jax"):
-        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                              cwd=ROOT, timeout=300,
-                              env=dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=ROOT))
+        proc = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=300,
+            env=dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=ROOT),
+        )
         assert proc.returncode == 0, proc.stderr[-3000:]
         results[backend] = json.loads(proc.stdout.strip().splitlines()[-1])
     tf_run, jax_run = results["tensorflow"], results["jax"]
@@ -114,7 +134,8 @@ def test_the_optimizer_pair_lists_both_optimizers_variables():
     d_opt, g_opt = keras.optimizers.Adam(), keras.optimizers.Adam()
     model.compile(d_optimizer=d_opt, g_optimizer=g_opt)
     assert [id(v) for v in model.optimizer.variables] == [
-        id(v) for v in d_opt.variables + g_opt.variables]
+        id(v) for v in d_opt.variables + g_opt.variables
+    ]
     assert len(d_opt.variables) > 2 and len(g_opt.variables) > 2  # built: moments exist
 
 
@@ -144,18 +165,24 @@ def small_digits(n=600):
     y = rng.integers(0, 10, size=n)
     x = np.zeros((n, 28, 28, 1), np.uint8)
     for i, k in enumerate(y):
-        x[i, 4:24, 2 + 2 * k:4 + 2 * k] = 255
+        x[i, 4:24, 2 + 2 * k : 4 + 2 * k] = 255
     return types.SimpleNamespace(x_train=x, y_train=y, class_names=tuple("0123456789"))
 
 
 def test_extend_judge_adds_a_not_a_digit_class_and_keeps_the_classifier():
     keras.utils.set_random_seed(0)
     digits = small_digits()
-    classifier = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(),
-                                   layers.Dense(16, activation="relu"),
-                                   layers.Dense(10, activation="softmax")])
-    classifier.compile(optimizer=keras.optimizers.Adam(0.01),
-                       loss="sparse_categorical_crossentropy")
+    classifier = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Flatten(),
+            layers.Dense(16, activation="relu"),
+            layers.Dense(10, activation="softmax"),
+        ]
+    )
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy"
+    )
     classifier.fit(digits.x_train / 255, digits.y_train, epochs=5, verbose=0)
     before = classifier.get_weights()
     judge = gan.extend_judge(classifier, digits, epochs=10, seed=0)
@@ -170,11 +197,19 @@ def test_extend_judge_adds_a_not_a_digit_class_and_keeps_the_classifier():
 def test_extend_judge_takes_unit_pixels_for_a_classifier_of_raw_pixels():
     keras.utils.set_random_seed(0)
     digits = small_digits()
-    classifier = keras.Sequential([keras.Input((28, 28, 1)), layers.Rescaling(1 / 255),
-                                   layers.Flatten(), layers.Dense(16, activation="relu"),
-                                   layers.Dense(10)])  # logits, inputs in [0, 255]
-    classifier.compile(optimizer=keras.optimizers.Adam(0.01),
-                       loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    classifier = keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            layers.Rescaling(1 / 255),
+            layers.Flatten(),
+            layers.Dense(16, activation="relu"),
+            layers.Dense(10),
+        ]
+    )  # logits, inputs in [0, 255]
+    classifier.compile(
+        optimizer=keras.optimizers.Adam(0.01),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     classifier.fit(digits.x_train.astype("float32"), digits.y_train, epochs=5, verbose=0)
     untrained = gan.extend_judge(classifier, digits, epochs=0, seed=0, pixel_scale=255)
     # Before any training the head is the classifier's output layer, plus a zero logit for
@@ -183,8 +218,9 @@ def test_extend_judge_takes_unit_pixels_for_a_classifier_of_raw_pixels():
     logits = np.concatenate([logits, np.zeros_like(logits[:, :1])], axis=1)
     expected = np.exp(logits - logits.max(1, keepdims=True))
     expected /= expected.sum(1, keepdims=True)
-    np.testing.assert_allclose(untrained.predict(digits.x_train / 255, verbose=0), expected,
-                               atol=1e-5)
+    np.testing.assert_allclose(
+        untrained.predict(digits.x_train / 255, verbose=0), expected, atol=1e-5
+    )
     judge = gan.extend_judge(classifier, digits, epochs=10, seed=0, pixel_scale=255)
     assert np.mean(judge.predict(digits.x_train / 255, verbose=0).argmax(1) == digits.y_train) > 0.9
     nothing = gan.non_images(200, (28, 28, 1), seed=99) / 255

@@ -45,20 +45,22 @@ def net():
 
 # --- the Value class -------------------------------------------------------------------
 
+
 def _expression(a, b, c, *, exp, relu, sigmoid, maximum):
     """Every operation of Value, with inputs used several times (the same code runs on
     Values and on TensorFlow tensors)."""
     u = a * b + c
     v = relu(u) * exp(a * 0.5) - b / (c * c + 1.0)
     w = maximum(v, a * c) + sigmoid(-u) * 3.0
-    return w * w - 2.0 * a + (1.0 - c) ** 2 / (b ** 2 + 0.5)
+    return w * w - 2.0 * a + (1.0 - c) ** 2 / (b**2 + 0.5)
 
 
 def _tf_gradients(values):
     variables = [tf.Variable(v, dtype=tf.float64) for v in values]
     with tf.GradientTape() as tape:
-        out = _expression(*variables, exp=tf.exp, relu=tf.nn.relu, sigmoid=tf.sigmoid,
-                          maximum=tf.maximum)
+        out = _expression(
+            *variables, exp=tf.exp, relu=tf.nn.relu, sigmoid=tf.sigmoid, maximum=tf.maximum
+        )
     return float(out), [float(g) for g in tape.gradient(out, variables)]
 
 
@@ -66,8 +68,13 @@ def _tf_gradients(values):
 def test_value_gradients_equal_tensorflow(Value, seed):
     values = np.random.default_rng(seed).normal(size=3)
     nodes = [Value(v) for v in values]
-    out = _expression(*nodes, exp=lambda t: t.exp(), relu=lambda t: t.relu(),
-                      sigmoid=lambda t: t.sigmoid(), maximum=lambda s, t: s.max(t))
+    out = _expression(
+        *nodes,
+        exp=lambda t: t.exp(),
+        relu=lambda t: t.relu(),
+        sigmoid=lambda t: t.sigmoid(),
+        maximum=lambda s, t: s.max(t),
+    )
     out.backward()
     want_value, want_grads = _tf_gradients(values)
     assert out.data == pytest.approx(want_value, rel=1e-12)
@@ -77,7 +84,7 @@ def test_value_gradients_equal_tensorflow(Value, seed):
 def test_value_backward_twice_gives_the_same_gradients(Value):
     x = Value(0.5)
     a = 2 * x
-    f = a * a.exp()                      # a is used twice
+    f = a * a.exp()  # a is used twice
     f.backward()
     first = x.grad
     f.backward()
@@ -93,11 +100,15 @@ def test_value_reproduces_the_lecture_numbers(Value):
     out = 1 / (1 + (-(w0 * x0 + w1 * x1 + w2)).exp())
     out.backward()
     assert out.data == pytest.approx(0.7311, abs=1e-4)
-    np.testing.assert_allclose([w0.grad, x0.grad, w1.grad, x1.grad, w2.grad],
-                               [-0.1966, 0.3932, -0.3932, -0.5898, 0.1966], atol=1e-4)
+    np.testing.assert_allclose(
+        [w0.grad, x0.grad, w1.grad, x1.grad, w2.grad],
+        [-0.1966, 0.3932, -0.3932, -0.5898, 0.1966],
+        atol=1e-4,
+    )
 
 
 # --- the numpy two-layer network ------------------------------------------------------
+
 
 def _tf_loss_and_gradients(params, X, y, reg):
     variables = {k: tf.Variable(v, dtype=tf.float64) for k, v in params.items()}
@@ -135,7 +146,7 @@ def test_two_layer_forward_scores_and_softmax_loss(net):
     scores, _ = net["two_layer_forward"](params, X)
     want = np.maximum(0, X @ params["W1"] + params["b1"]) @ params["W2"] + params["b2"]
     np.testing.assert_allclose(scores, want)
-    big = scores * 1e4                    # large scores must not overflow
+    big = scores * 1e4  # large scores must not overflow
     loss, dscores = net["softmax_loss"](big, y)
     assert np.isfinite(loss) and np.all(np.isfinite(dscores))
     np.testing.assert_allclose(dscores.sum(axis=1), 0, atol=1e-12)
@@ -148,7 +159,8 @@ def test_two_layer_gradient_check_passes_in_float64(net):
     _, grads = net["two_layer_loss"](params, X, y, 0.05)
     for name in params:
         numerical = classic.numerical_gradient(
-            lambda: net["two_layer_loss"](params, X, y, 0.05)[0], params[name])
+            lambda: net["two_layer_loss"](params, X, y, 0.05)[0], params[name]
+        )
         assert classic.relative_error(grads[name], numerical) < 1e-7, name
 
 
@@ -160,6 +172,7 @@ def test_float32_parameters_stay_float32(net):
 
 
 # --- package functions ----------------------------------------------------------------
+
 
 def test_spiral_shapes_classes_and_seed():
     X, y = classic.spiral(50, classes=4, seed=1)
@@ -182,12 +195,14 @@ def test_spiral_is_not_linearly_separable():
 
 def test_plot_decision_boundary_accepts_labels_or_scores():
     X, y = classic.spiral(20, seed=0)
-    fig = plots.plot_decision_boundary(lambda P: (P[:, 0] > 0).astype(int), X, y, resolution=20,
-                                       title="labels")
+    fig = plots.plot_decision_boundary(
+        lambda P: (P[:, 0] > 0).astype(int), X, y, resolution=20, title="labels"
+    )
     assert fig.axes[0].get_title() == "labels"
     _, ax = plt.subplots()
-    fig2 = plots.plot_decision_boundary(lambda P: np.c_[P, -P.sum(axis=1)], X, y, ax=ax,
-                                        resolution=20)
+    fig2 = plots.plot_decision_boundary(
+        lambda P: np.c_[P, -P.sum(axis=1)], X, y, ax=ax, resolution=20
+    )
     assert fig2 is ax.figure
     plt.close("all")
 
@@ -200,7 +215,7 @@ def test_plot_graph_draws_every_node(Value):
     texts = [t.get_text() for t in fig.axes[0].texts]
     for node_label in ["a", "b"]:
         assert node_label in texts
-    assert "-3" in texts and "1" in texts     # a's value... and out's gradient
+    assert "-3" in texts and "1" in texts  # a's value... and out's gradient
     layers = plots.diagnostics._graph_layers(out)
     assert sum(len(layer) for layer in layers) == 7  # a, b, a·b, +a, relu, 1, +1
     assert layers[-1] == [out]

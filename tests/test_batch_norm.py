@@ -22,8 +22,11 @@ def BatchNorm():
     cells = notebooks.tagged(nb, "batch-norm-layer")
     assert len(cells) == 1, "notebook 05 needs exactly one cell tagged 'batch-norm-layer'"
     namespace = {"keras": keras, "ops": keras.ops}
-    helpers = [c for c in nb.cells if c.cell_type == "code"
-               and c.source.startswith(("def batch_moments(", "def normalize("))]
+    helpers = [
+        c
+        for c in nb.cells
+        if c.cell_type == "code" and c.source.startswith(("def batch_moments(", "def normalize("))
+    ]
     assert len(helpers) == 2, "notebook 05 needs one cell for batch_moments and one for normalize"
     for cell in [*helpers, cells[0]]:
         exec(compile(cell.source, NOTEBOOK.name, "exec"), namespace)
@@ -32,8 +35,7 @@ def BatchNorm():
 
 def test_equals_keras_batch_normalization(BatchNorm):
     gaps = check.compare_batch_norm(BatchNorm)
-    assert set(gaps) == {"dense, training", "dense, inference", "conv, training",
-                         "conv, inference"}
+    assert set(gaps) == {"dense, training", "dense, inference", "conv, training", "conv, inference"}
     for case, gap in gaps.items():
         assert gap < 1e-5, f"{case}: differs from Keras by {gap}"
 

@@ -8,8 +8,7 @@ from dl_vision_labs import check
 
 def test_compare_batch_norm_accepts_keras_and_catches_a_wrong_layer():
     gaps = check.compare_batch_norm(keras.layers.BatchNormalization)
-    assert set(gaps) == {"dense, training", "dense, inference", "conv, training",
-                         "conv, inference"}
+    assert set(gaps) == {"dense, training", "dense, inference", "conv, training", "conv, inference"}
     assert max(gaps.values()) == 0
 
     class NoMovingAverage(keras.layers.BatchNormalization):  # always batch statistics
@@ -18,6 +17,7 @@ def test_compare_batch_norm_accepts_keras_and_catches_a_wrong_layer():
 
     wrong = check.compare_batch_norm(NoMovingAverage)
     assert wrong["dense, inference"] > 0.1 and wrong["conv, inference"] > 0.1
+
 
 @pytest.mark.slow
 def test_importing_the_checks_changes_nothing_in_ipython_until_asked():
@@ -32,7 +32,9 @@ def test_importing_the_checks_changes_nothing_in_ipython_until_asked():
         "import dl_vision_labs.check as check\n"
         "print(shell.CustomTB is None or shell.custom_exceptions == ())\n"
         "print(check.install_stop_handler())\n"
-        "print(shell.custom_exceptions == (NotImplementedError,))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120)
+        "print(shell.custom_exceptions == (NotImplementedError,))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert out.stdout.split() == ["True", "True", "True"], out.stdout + out.stderr

@@ -33,9 +33,13 @@ WRONG = [(name, i) for name, c in sorted(CASES.items()) for i in range(len(c.wro
 
 
 def test_every_exercise_has_three_right_and_five_wrong_answers():
-    short = {name: (len(CASES[name].right) if name in CASES else 0,
-                    len(CASES[name].wrong) if name in CASES else 0)
-             for name in check.REGISTRY}
+    short = {
+        name: (
+            len(CASES[name].right) if name in CASES else 0,
+            len(CASES[name].wrong) if name in CASES else 0,
+        )
+        for name in check.REGISTRY
+    }
     short = {name: n for name, n in short.items() if n[0] < 3 or n[1] < 5}
     assert not short, f"(right, wrong) answers below (3, 5): {short}"
 
@@ -57,4 +61,5 @@ def test_a_wrong_answer_fails_and_names_the_mistake(name, i):
     assert status == check.WRONG, f"{case.why or case.words}: got {status}: {message}"
     assert "the check itself failed" not in message, message
     assert re.search(case.words, message), (
-        f"{case.why}: the message does not match {case.words!r}: {message}")
+        f"{case.why}: the message does not match {case.words!r}: {message}"
+    )

@@ -40,18 +40,23 @@ def test_setup_cell_installs_a_pinned_commit_not_a_branch_or_tag():
     ref = cfg.get("ref")
     assert re.fullmatch(r"[0-9a-f]{40}", ref or ""), (
         f"[tool.labs] ref {ref!r}: a full commit hash on main (tags are not published); "
-        "run `make sync`")
+        "run `make sync`"
+    )
     source = notebooks.setup_source(cfg)
-    assert f"@ git+https://github.com/{cfg['repository']}@{ref}\"" in source
-    assert notebooks.package_url({"repository": "a/b", "branch": "dev", "ref": "c0ffee"}) == \
-        "git+https://github.com/a/b@c0ffee"
+    assert f'@ git+https://github.com/{cfg["repository"]}@{ref}"' in source
+    assert (
+        notebooks.package_url({"repository": "a/b", "branch": "dev", "ref": "c0ffee"})
+        == "git+https://github.com/a/b@c0ffee"
+    )
 
 
 def test_setup_cell_adds_tensorflow_cpu_only_where_tensorflow_is_missing():
     cfg = {"repository": "a/b", "branch": "main", "ref": "v1"}
     assert notebooks.install_requirement(cfg) == "dl-vision-labs @ git+https://github.com/a/b@v1"
-    assert notebooks.install_requirement(cfg, tensorflow=False, url="file:///x") == \
-        "dl-vision-labs[tpu] @ file:///x"
+    assert (
+        notebooks.install_requirement(cfg, tensorflow=False, url="file:///x")
+        == "dl-vision-labs[tpu] @ file:///x"
+    )
     source = notebooks.setup_source(cfg)
     assert '%pip install -q "dl-vision-labs{extra} @ git+https://github.com/a/b@v1"' in source
     assert source.count("print(") == 1 and notebooks.NO_TENSORFLOW_NOTE in source
@@ -87,8 +92,10 @@ def test_constraint_files_name_their_source_and_date():
 
 
 def test_refresh_keeps_the_pins_and_leaves_out_url_installs(tmp_path):
-    freeze = ("# generated\nkeras==3.13.2\nnumpy==2.1.3\n"
-              "google-colab @ file:///colabtools/dist/google_colab-1.0.0.tar.gz\n")
+    freeze = (
+        "# generated\nkeras==3.13.2\nnumpy==2.1.3\n"
+        "google-colab @ file:///colabtools/dist/google_colab-1.0.0.tar.gz\n"
+    )
     text = colab.constraints_text("tpu", freeze, "somewhere", "2026-01-02", "3.13")
     lines = text.splitlines()
     assert "keras==3.13.2" in lines and "numpy==2.1.3" in lines
@@ -127,12 +134,19 @@ def package_url() -> str:
     if os.environ.get(environment.PACKAGE_URL):
         return os.environ[environment.PACKAGE_URL]
     with contextlib.suppress(OSError, subprocess.CalledProcessError):
-        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain",
-                                "--untracked-files=no"], capture_output=True, text=True,
-                               check=True).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         if not dirty:
-            head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"],
-                                  capture_output=True, text=True, check=True).stdout.strip()
+            head = subprocess.run(
+                ["git", "-C", str(ROOT), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.strip()
             return f"git+file://{ROOT}@{head}"
     return ROOT.as_uri()
 
@@ -140,8 +154,9 @@ def package_url() -> str:
 @contextlib.contextmanager
 def kernel_env(env: Path, backend: str):
     """Environment of a kernel in `env`: its kernel spec found, Keras on `backend`."""
-    with mock.patch.dict(os.environ, {"JUPYTER_PATH": str(env / "share" / "jupyter"),
-                                      "KERAS_BACKEND": backend}):
+    with mock.patch.dict(
+        os.environ, {"JUPYTER_PATH": str(env / "share" / "jupyter"), "KERAS_BACKEND": backend}
+    ):
         yield
 
 
@@ -167,26 +182,41 @@ def prepared(name: str) -> dict:
         colab.copy_env(name, run)
         before, size_before = colab.installed(run), colab.du_mb(run)
         nb = nbformat.v4.new_notebook(
-            cells=[nbformat.v4.new_code_cell(notebooks.setup_source(url=package_url()))])
+            cells=[nbformat.v4.new_code_cell(notebooks.setup_source(url=package_url()))]
+        )
         start = time.perf_counter()
         with kernel_env(run, BACKEND[name]):
             from nbclient import NotebookClient
-            NotebookClient(nb, kernel_name=colab.kernel_name(name), timeout=1200,
-                           resources={"metadata": {"path": str(run)}}).execute()
+
+            NotebookClient(
+                nb,
+                kernel_name=colab.kernel_name(name),
+                timeout=1200,
+                resources={"metadata": {"path": str(run)}},
+            ).execute()
         seconds = time.perf_counter() - start
         after = colab.installed(run)
         output = "".join(o.get("text", "") for o in nb.cells[0].outputs)
         record = {
-            "set": name, "url": package_url(), "seconds": round(seconds, 1),
-            "added_mb": round(colab.du_mb(run) - size_before, 1), "output": output,
+            "set": name,
+            "url": package_url(),
+            "seconds": round(seconds, 1),
+            "added_mb": round(colab.du_mb(run) - size_before, 1),
+            "output": output,
             "added": sorted(f"{k}=={v}" for k, v in after.items() if k not in before),
-            "changed": sorted(f"{k}: {before[k]} -> {v}" for k, v in after.items()
-                              if k in before and before[k] != v),
-            "env_build_seconds": build["seconds"], "env_mb": build["size_mb"],
+            "changed": sorted(
+                f"{k}: {before[k]} -> {v}"
+                for k, v in after.items()
+                if k in before and before[k] != v
+            ),
+            "env_build_seconds": build["seconds"],
+            "env_mb": build["size_mb"],
         }
         record_file.write_text(json.dumps(record, indent=1))
-        print(f"{name}: Setup cell installed in {seconds:.0f} s, {record['added_mb']:.0f} MB: "
-              f"{', '.join(record['added'])}")
+        print(
+            f"{name}: Setup cell installed in {seconds:.0f} s, {record['added_mb']:.0f} MB: "
+            f"{', '.join(record['added'])}"
+        )
         return record
 
 
@@ -198,13 +228,27 @@ def test_setup_install_replaces_nothing_colab_ships(name):
     colab.build(name)
     env = colab.env_dir(name)
     requirement = notebooks.install_requirement(tensorflow=name == "gpu", url=package_url())
-    proc = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "install", "--dry-run",
-                           "--quiet", "--report", "-", "--disable-pip-version-check",
-                           requirement], capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            str(env / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--dry-run",
+            "--quiet",
+            "--report",
+            "-",
+            "--disable-pip-version-check",
+            requirement,
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     report = json.loads(proc.stdout)
-    plan = {colab.normalise(i["metadata"]["name"]): i["metadata"]["version"]
-            for i in report["install"]}
+    plan = {
+        colab.normalise(i["metadata"]["name"]): i["metadata"]["version"] for i in report["install"]
+    }
     pins = colab.pins(name)
     changed = {p: f"{pins[p]} -> {v}" for p, v in plan.items() if p in pins and pins[p] != v}
     print(f"{name}: pip would install {plan}")
@@ -240,8 +284,9 @@ def test_notebook_runs_on_colab_set(name, path, tmp_path, shared_data, monkeypat
     monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
     backend = BACKEND[name]
     with kernel_env(run_dir(name), backend):
-        result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend=backend,
-                                     kernel_name=colab.kernel_name(name))
+        result = runner.run_notebook(
+            path, tmp_path, {"SMOKE": True}, backend=backend, kernel_name=colab.kernel_name(name)
+        )
     print(f"{name} {path.stem}: {result.seconds:.0f} s")
     assert result.error is None, result.error
     assert result.metrics, "the notebook recorded no metric"

@@ -32,7 +32,12 @@ def referenced_numbers(text: str) -> set[str]:
 
 def test_referenced_numbers_reads_the_usual_phrases():
     assert referenced_numbers("as in notebook 04; notebooks 03 and 05, Notebooks 00–07 run") == {
-        "04", "03", "05", "00", "07"}
+        "04",
+        "03",
+        "05",
+        "00",
+        "07",
+    }
     assert referenced_numbers("05's CNN; 0.05's; CIFAR-10's; block 12's; 2024") == {"05"}
 
 
@@ -58,12 +63,17 @@ def test_texts_name_only_notebooks_that_exist():
 
 def test_notebook_folder_names_are_notebooks_that_exist():
     """A folder one notebook reads from another (storage.workdir("05_...")) is a real notebook."""
-    wrong = [f"{where}: {stem}" for where, text in _notebook_texts()
-             for stem in _STEM.findall(text) if stem not in STEMS]
+    wrong = [
+        f"{where}: {stem}"
+        for where, text in _notebook_texts()
+        for stem in _STEM.findall(text)
+        if stem not in STEMS
+    ]
     assert not wrong, "unknown notebook names: " + "; ".join(wrong)
 
 
 # --- copied code between notebooks -------------------------------------------------------
+
 
 def _normalized_lines(source: str, *, shape: bool) -> list[str]:
     """Code lines without blanks, comments, imports, magics and lone punctuation, white space
@@ -71,8 +81,11 @@ def _normalized_lines(source: str, *, shape: bool) -> list[str]:
     out = []
     for line in source.splitlines():
         text = line.strip()
-        if (not text or text.startswith(("#", "%", "!", "import ", "from "))
-                or not re.search(r"\w", text)):
+        if (
+            not text
+            or text.startswith(("#", "%", "!", "import ", "from "))
+            or not re.search(r"\w", text)
+        ):
             continue
         if shape:
             tokens = []  # a line of a longer statement ends in an error: keep what came before
@@ -83,12 +96,41 @@ def _normalized_lines(source: str, *, shape: bool) -> list[str]:
                 if not tokens:  # nothing to read as code: compare it as text
                     tokens = [tokenize.TokenInfo(tokenize.OP, text, (1, 0), (1, 0), text)]
             kinds = {tokenize.NAME: "N", tokenize.STRING: "S", tokenize.NUMBER: "0"}
-            keywords = {"def", "class", "return", "for", "in", "if", "else", "elif", "with",
-                        "as", "while", "lambda", "not", "and", "or", "None", "True", "False"}
-            text = " ".join(t.string if t.type == tokenize.NAME and t.string in keywords
-                            else kinds.get(t.type, t.string) for t in tokens
-                            if t.type not in (tokenize.NEWLINE, tokenize.NL, tokenize.ENDMARKER,
-                                              tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT))
+            keywords = {
+                "def",
+                "class",
+                "return",
+                "for",
+                "in",
+                "if",
+                "else",
+                "elif",
+                "with",
+                "as",
+                "while",
+                "lambda",
+                "not",
+                "and",
+                "or",
+                "None",
+                "True",
+                "False",
+            }
+            text = " ".join(
+                t.string
+                if t.type == tokenize.NAME and t.string in keywords
+                else kinds.get(t.type, t.string)
+                for t in tokens
+                if t.type
+                not in (
+                    tokenize.NEWLINE,
+                    tokenize.NL,
+                    tokenize.ENDMARKER,
+                    tokenize.COMMENT,
+                    tokenize.INDENT,
+                    tokenize.DEDENT,
+                )
+            )
         out.append(" ".join(text.split()))
     return out
 
@@ -100,13 +142,18 @@ def _code(path: Path, *, shape: bool, parameters: bool | None = None) -> list[st
     lines = []
     for cell in nb.cells:
         tags = cell.metadata.get("tags", [])
-        if cell.cell_type == "code" and "setup" not in tags and not (
-                (shape if parameters is None else not parameters) and "parameters" in tags):
+        if (
+            cell.cell_type == "code"
+            and "setup" not in tags
+            and not ((shape if parameters is None else not parameters) and "parameters" in tags)
+        ):
             lines += _normalized_lines(cell.source, shape=shape)
     return lines
 
 
-def shared_runs(a: list[str], b: list[str], min_lines: int = MIN_LINES) -> list[tuple[int, int, int]]:
+def shared_runs(
+    a: list[str], b: list[str], min_lines: int = MIN_LINES
+) -> list[tuple[int, int, int]]:
     """(start in a, start in b, length) of each maximal run of >= min_lines equal lines."""
     runs = []
     for i in range(len(a)):
@@ -127,13 +174,13 @@ def test_shared_runs_finds_a_copy_and_ignores_short_ones():
     assert shared_runs(a, a[:5]) == []
     copied = "acc = metrics.accuracy(m, ds, y)\n" * 6
     renamed = "score = tools.share(net, data, labels)\n" * 6
-    assert shared_runs(_normalized_lines(copied, shape=True),
-                       _normalized_lines(renamed, shape=True)) == [(0, 0, 6)]
+    assert shared_runs(
+        _normalized_lines(copied, shape=True), _normalized_lines(renamed, shape=True)
+    ) == [(0, 0, 6)]
 
 
 @pytest.mark.parametrize("shape", [False, True], ids=["same-text", "same-shape"])
-@pytest.mark.parametrize("a, b", list(combinations(NOTEBOOKS, 2)),
-                         ids=lambda p: p.name[:2])
+@pytest.mark.parametrize("a, b", list(combinations(NOTEBOOKS, 2)), ids=lambda p: p.name[:2])
 def test_no_code_copied_between_notebooks(a, b, shape):
     """What two notebooks need is one package function, not a copied cell: no run of six
     code lines or more is the same in two notebooks, to the letter or but for names and
@@ -142,8 +189,9 @@ def test_no_code_copied_between_notebooks(a, b, shape):
     text_a = _code(a, shape=False, parameters=not shape)
     runs = shared_runs(code_a, code_b)
     assert not runs, "\n".join(
-        f"{a.name} and {b.name} share {n} lines:\n    " + "\n    ".join(text_a[i:i + n])
-        for i, _, n in runs)
+        f"{a.name} and {b.name} share {n} lines:\n    " + "\n    ".join(text_a[i : i + n])
+        for i, _, n in runs
+    )
 
 
 def _imported_modules(nb) -> set[str]:

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from dl_vision_labs import environment
-from dl_vision_labs import data
+from dl_vision_labs import data, environment
 from dl_vision_labs.files import DataError, DataFile, sha256sum
 from dl_vision_labs.image_folders import ImageFolderArchive
 
@@ -23,8 +22,18 @@ def test_offline_mnist_arrays(offline, no_network):
     # Known facts of the original release: first labels, class balance, pixel range.
     assert mnist.y_train[:5].tolist() == [5, 0, 4, 1, 9]
     assert mnist.y_test[:5].tolist() == [7, 2, 1, 0, 4]
-    assert np.bincount(mnist.y_test).tolist() == [980, 1135, 1032, 1010, 982,
-                                                  892, 958, 1028, 974, 1009]
+    assert np.bincount(mnist.y_test).tolist() == [
+        980,
+        1135,
+        1032,
+        1010,
+        982,
+        892,
+        958,
+        1028,
+        974,
+        1009,
+    ]
     assert mnist.x_train.max() == 255 and mnist.x_train.min() == 0
     assert mnist.class_names == tuple("0123456789")
 
@@ -143,10 +152,17 @@ def tiny_dataset(tmp_path, monkeypatch):
     """A dataset "tiny" in `data.DATASETS` whose offline form is an image-folder archive."""
     archive = _cifar_like(tmp_path / "data")
     spec = data.DatasetSpec(
-        "tiny", "tiny", ("cat", "dog"),
-        ImageFolderArchive(DataFile("tiny/tiny_png.tar.gz", sha256sum(archive)),
-                           root="tiny_png", splits=("train", "test"),
-                           class_names=("cat", "dog"), note="a test archive"))
+        "tiny",
+        "tiny",
+        ("cat", "dog"),
+        ImageFolderArchive(
+            DataFile("tiny/tiny_png.tar.gz", sha256sum(archive)),
+            root="tiny_png",
+            splits=("train", "test"),
+            class_names=("cat", "dog"),
+            note="a test archive",
+        ),
+    )
     monkeypatch.setitem(data.DATASETS, "tiny", spec)
     monkeypatch.setenv(environment.DATA_DIR, str(tmp_path / "data"))
     monkeypatch.setenv(environment.CACHE_DIR, str(tmp_path / "cache"))
@@ -170,16 +186,22 @@ def test_offline_image_folder_archive_as_arrays(tiny_dataset, no_network, capsys
 
 def test_offline_image_folder_archive_checks_the_checksum_and_layout(tiny_dataset, monkeypatch):
     spec = data.DATASETS["tiny"]
-    bad_sum = ImageFolderArchive(DataFile(spec.offline.archive.path, "0" * 64),
-                                 root="tiny_png", splits=("train", "test"),
-                                 class_names=("cat", "dog"))
-    monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetSpec("tiny", "tiny", ("cat", "dog"),
-                                                                bad_sum))
+    bad_sum = ImageFolderArchive(
+        DataFile(spec.offline.archive.path, "0" * 64),
+        root="tiny_png",
+        splits=("train", "test"),
+        class_names=("cat", "dog"),
+    )
+    monkeypatch.setitem(
+        data.DATASETS, "tiny", data.DatasetSpec("tiny", "tiny", ("cat", "dog"), bad_sum)
+    )
     with pytest.raises(DataError, match="Checksum mismatch"):
         data.load("tiny")
-    wrong_classes = ImageFolderArchive(spec.offline.archive, root="tiny_png",
-                                       splits=("train", "test"), class_names=("cat", "bird"))
-    monkeypatch.setitem(data.DATASETS, "tiny", data.DatasetSpec("tiny", "tiny", ("cat", "bird"),
-                                                                wrong_classes))
+    wrong_classes = ImageFolderArchive(
+        spec.offline.archive, root="tiny_png", splits=("train", "test"), class_names=("cat", "bird")
+    )
+    monkeypatch.setitem(
+        data.DATASETS, "tiny", data.DatasetSpec("tiny", "tiny", ("cat", "bird"), wrong_classes)
+    )
     with pytest.raises(DataError, match="expected layout.*train/bird, test/bird"):
         data.load("tiny")

@@ -74,8 +74,12 @@ def backup_values(out_dir):
 
 def printed(out_dir):
     cells = json.loads((out_dir / NOTEBOOK.name).read_text())["cells"]
-    return "".join("".join(o.get("text", "")) for c in cells if c["cell_type"] == "code"
-                   for o in c.get("outputs", []))
+    return "".join(
+        "".join(o.get("text", ""))
+        for c in cells
+        if c["cell_type"] == "code"
+        for o in c.get("outputs", [])
+    )
 
 
 @pytest.mark.notebook
@@ -85,8 +89,9 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
 
     # Run 1: the kernel process exits in the middle of epoch 2 (os._exit, no cleanup).
     with pytest.raises(DeadKernelError):
-        runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "STOP_AFTER_EPOCH": 1},
-                            backend=backend)
+        runner.run_notebook(
+            NOTEBOOK, tmp_path, {"SMOKE": True, "STOP_AFTER_EPOCH": 1}, backend=backend
+        )
     assert logged_epochs(tmp_path) == [0]
     assert grids(tmp_path) == ["epoch_001.png"]
     assert optimizer_steps(tmp_path) == {"d_optimizer": SMOKE_STEPS, "g_optimizer": SMOKE_STEPS}
@@ -124,8 +129,7 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
     assert logged_epochs(tmp_path) == [0, 1]
 
     # Run 4, another D_STEPS: a new run folder, trained from scratch; the old one is kept.
-    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "D_STEPS": 2},
-                                 backend=backend)
+    result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, "D_STEPS": 2}, backend=backend)
     assert result.error is None, result.error
     out = printed(tmp_path)
     assert "New settings (D_STEPS 1 → 2)" in out and "Training 2 epochs from scratch." in out
@@ -134,8 +138,10 @@ def test_dcgan_resumes_after_the_kernel_is_killed(backend, tmp_path, shared_data
     with h5py.File(new / "backup" / "latest.weights.h5", "r") as f:
         steps = {name: int(f[f"{name}/vars/0"][()]) for name in ("d_optimizer", "g_optimizer")}
     # Two discriminator steps per generator step, counted from zero: not the restored run.
-    assert steps == {"d_optimizer": 2 * SMOKE_EPOCHS * SMOKE_STEPS,
-                     "g_optimizer": SMOKE_EPOCHS * SMOKE_STEPS}
+    assert steps == {
+        "d_optimizer": 2 * SMOKE_EPOCHS * SMOKE_STEPS,
+        "g_optimizer": SMOKE_EPOCHS * SMOKE_STEPS,
+    }
 
 
 @pytest.mark.notebook
@@ -143,13 +149,20 @@ def test_dcgan_recipe_switches_run_on_jax(tmp_path, shared_data, monkeypatch):
     """The study's techniques, all switched on at once, train and are measured on JAX (the
     TensorFlow path runs the same layers in the smoke runs of tests/test_notebooks.py)."""
     monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
-    switches = {"SPECTRAL_NORM": True, "MINIBATCH_STD": True, "LR_DECAY": True,
-                "REAL_LABEL": 0.9, "LEARNING_RATE_D": 4e-4, "LEARNING_RATE_G": 1e-4, "G_EMA": 0.99}
+    switches = {
+        "SPECTRAL_NORM": True,
+        "MINIBATCH_STD": True,
+        "LR_DECAY": True,
+        "REAL_LABEL": 0.9,
+        "LEARNING_RATE_D": 4e-4,
+        "LEARNING_RATE_G": 1e-4,
+        "G_EMA": 0.99,
+    }
     result = runner.run_notebook(NOTEBOOK, tmp_path, {"SMOKE": True, **switches}, backend="jax")
     assert result.error is None, result.error
     with h5py.File(work_folder(tmp_path) / "backup" / "latest.weights.h5", "r") as f:
         shapes = sorted(variables(f, "discriminator").values())
-        averages = [k for k in f["g_optimizer/vars"]]
+        averages = list(f["g_optimizer/vars"])
     # Spectral normalization keeps a vector u of shape (1, outputs) per wrapped layer (two
     # convolutions of 32 and 64 filters, the logit), and replaces D's batch norm: of shape
     # (64,) only the second convolution's bias is left (batch norm would add four more).
@@ -159,5 +172,7 @@ def test_dcgan_recipe_switches_run_on_jax(tmp_path, shared_data, monkeypatch):
     assert (7 * 7 * 65, 1) in shapes, shapes
     assert len(averages) > 3 * 6  # G's Adam: iterations, lr, 2 moments and an average per weight
     assert set(result.metrics) >= {"confident_share", "judge_confident_untrained"}
-    assert optimizer_steps(tmp_path) == {"d_optimizer": 2 * SMOKE_STEPS,
-                                         "g_optimizer": 2 * SMOKE_STEPS}
+    assert optimizer_steps(tmp_path) == {
+        "d_optimizer": 2 * SMOKE_STEPS,
+        "g_optimizer": 2 * SMOKE_STEPS,
+    }

@@ -1,8 +1,9 @@
 """Each setting shared by the runner, the notebooks and the tests is defined once."""
 
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 import dl_vision_labs
 from dl_vision_labs import environment
@@ -35,4 +36,6 @@ def test_the_version_has_one_source_pyproject():
     with open(ROOT / "pyproject.toml", "rb") as f:
         version = tomllib.load(f)["project"]["version"]
     assert dl_vision_labs.__version__ == version
-    assert not re.search(r"__version__ = \"\d", (ROOT / "dl_vision_labs" / "__init__.py").read_text())
+    assert not re.search(
+        r"__version__ = \"\d", (ROOT / "dl_vision_labs" / "__init__.py").read_text()
+    )

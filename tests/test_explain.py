@@ -17,7 +17,7 @@ def _evidence_images(n=4, size=16):
     corners = [(0, 0), (0, size - 4), (size - 4, 0), (size - 4, size - 4)]
     for i in range(n):
         y, x = corners[i % 4]
-        images[i, y:y + 4, x:x + 4] = 1.0
+        images[i, y : y + 4, x : x + 4] = 1.0
     return images, corners
 
 
@@ -27,8 +27,9 @@ def _synthetic_model(outputs=1):
     Returns (features_model, head_model, dense): images -> feature maps -> logits.
     """
     inputs = keras.Input((16, 16, 1))
-    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones",
-                                   name="conv")(inputs)
+    features = keras.layers.Conv2D(1, 1, use_bias=False, kernel_initializer="ones", name="conv")(
+        inputs
+    )
     pooled = keras.layers.GlobalAveragePooling2D()(features)
     dense = keras.layers.Dense(outputs, kernel_initializer="ones", name="dense")
     logits = dense(pooled)
@@ -42,15 +43,15 @@ def test_cam_is_high_where_the_evidence_is():
     assert maps.shape == (4, 16, 16) and maps.dtype == np.float32
     assert maps.min() >= 0 and np.allclose(maps.max(axis=(1, 2)), 1.0)
     for m, (y, x) in zip(maps, corners):
-        assert m[y:y + 4, x:x + 4].mean() == 1.0 and m.sum() == 16.0
+        assert m[y : y + 4, x : x + 4].mean() == 1.0 and m.sum() == 16.0
     # The same evidence counts against class 0 of a single-logit head: no positive map.
     assert explain.class_activation_map(images, kernel, [0, 0, 0, 0]).max() == 0.0
 
 
 def test_cam_with_several_classes_takes_each_image_its_column():
     features = np.zeros((2, 4, 4, 2), dtype="float32")
-    features[0, 0, 0, 0] = 1.0   # channel 0 at top-left
-    features[1, 3, 3, 1] = 1.0   # channel 1 at bottom-right
+    features[0, 0, 0, 0] = 1.0  # channel 0 at top-left
+    features[1, 3, 3, 1] = 1.0  # channel 1 at bottom-right
     kernel = np.array([[1.0, 0.0], [0.0, 1.0]], dtype="float32")  # channel k -> class k
     maps = explain.class_activation_map(features, kernel, [0, 1])
     assert maps[0, 0, 0] == 1.0 and maps[1, 3, 3] == 1.0
@@ -63,7 +64,7 @@ def test_grad_cam_matches_the_evidence_and_cam():
     maps = explain.grad_cam(features_model, head_model, images, [1, 1, 1, 1])
     assert maps.shape == (4, 16, 16)
     for m, (y, x) in zip(maps, corners):
-        assert m[y:y + 4, x:x + 4].min() > 0.99 and m.sum() == pytest.approx(16.0)
+        assert m[y : y + 4, x : x + 4].min() > 0.99 and m.sum() == pytest.approx(16.0)
     # With conv -> GAP -> dense, Grad-CAM at the last conv layer is CAM.
     features = features_model(images)
     cam = explain.class_activation_map(features, dense.get_weights()[0], [1, 1, 1, 1])
@@ -91,11 +92,17 @@ def test_grad_cam_on_the_jax_backend_equals_cam():
         "maps = explain.grad_cam(f, h, images, [1, 1, 1, 1])\n"
         "cam = explain.class_activation_map(f(images), dense.get_weights()[0], [1, 1, 1, 1])\n"
         "assert np.allclose(maps, cam, atol=1e-6) and maps.max() == 1.0\n"
-        "print('OK')\n")
+        "print('OK')\n"
+    )
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=root, env=dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=root),
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=dict(os.environ, KERAS_BACKEND="jax", PYTHONPATH=root),
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.strip().endswith("OK")
 
@@ -123,8 +130,11 @@ def test_overlay_blends_the_colored_heatmap_into_the_image():
     np.testing.assert_allclose(only_heat[0], np.broadcast_to([0, 0, 0.5], (8, 8, 3)), atol=1e-6)
     np.testing.assert_allclose(only_heat[1], np.broadcast_to([0.5, 0, 0], (8, 8, 3)), atol=1e-6)
     # Images already in [0, 1] are used as they are; heat outside [0, 1] is clipped.
-    np.testing.assert_allclose(explain.overlay(unit, 3 * heat - 1, alpha=0.5, cmap="gray"),
-                               0.5 * unit + 0.5 * heat[:, :1, :1, None], atol=1e-6)
+    np.testing.assert_allclose(
+        explain.overlay(unit, 3 * heat - 1, alpha=0.5, cmap="gray"),
+        0.5 * unit + 0.5 * heat[:, :1, :1, None],
+        atol=1e-6,
+    )
 
 
 def test_overlay_resizes_the_heatmap_in_place():

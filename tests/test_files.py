@@ -7,9 +7,7 @@ import zipfile
 import numpy as np
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import files
-
+from dl_vision_labs import environment, files
 
 # --- atomic_write -----------------------------------------------------------------------
 
@@ -29,7 +27,7 @@ def test_a_failure_mid_write_keeps_the_old_file_and_removes_the_temporary(tmp_pa
 
     def write_half_then_fail(tmp):
         tmp.write_text('{"new": "comp')  # half of the new content is on disk...
-        raise failure                    # ...when the writer stops
+        raise failure  # ...when the writer stops
 
     with pytest.raises(type(failure)):
         files.atomic_write(target, write_half_then_fail)
@@ -65,9 +63,11 @@ def test_a_killed_writer_never_leaves_a_half_written_target(tmp_path):
     """A process killed mid-write cannot clean up, but the target stays complete."""
     target = tmp_path / "metrics.json"
     target.write_text("old")
-    script = ("import os, sys\nfrom dl_vision_labs.files import atomic_write\n"
-              "def write(tmp):\n    tmp.write_text('half')\n    os._exit(9)\n"
-              "atomic_write(sys.argv[1], write)\n")
+    script = (
+        "import os, sys\nfrom dl_vision_labs.files import atomic_write\n"
+        "def write(tmp):\n    tmp.write_text('half')\n    os._exit(9)\n"
+        "atomic_write(sys.argv[1], write)\n"
+    )
     done = subprocess.run([sys.executable, "-c", script, str(target)], timeout=60)
     assert done.returncode == 9
     assert target.read_text() == "old"
@@ -77,8 +77,7 @@ def test_a_killed_writer_never_leaves_a_half_written_target(tmp_path):
 
 def test_the_temporary_keeps_the_suffix_and_the_usual_permissions(tmp_path):
     # np.savez appends ".npz" to a name without it: the temporary must end with .npz.
-    target = files.atomic_write(tmp_path / "arrays.npz",
-                                lambda tmp: np.savez(tmp, x=np.arange(3)))
+    target = files.atomic_write(tmp_path / "arrays.npz", lambda tmp: np.savez(tmp, x=np.arange(3)))
     assert [p.name for p in tmp_path.iterdir()] == ["arrays.npz"]
     with np.load(target) as z:
         assert z["x"].tolist() == [0, 1, 2]

@@ -43,15 +43,18 @@ def test_frechet_distance_with_full_covariances():
     # sigma2 = c²·sigma1  ->  Tr((sigma1·sigma2)^½) = c·Tr(sigma1), d² = (1 − c)²·Tr(sigma1)
     c = 3.0
     assert gan.frechet_distance_from_statistics(mu, sigma, mu, c**2 * sigma) == pytest.approx(
-        (1 - c) ** 2 * np.trace(sigma), rel=1e-8)
+        (1 - c) ** 2 * np.trace(sigma), rel=1e-8
+    )
     # sigma1 = I, sigma2 = R·R with R symmetric positive definite: Tr(sigma2^½) = Tr(R)
     r = random_spd(rng, 5)
     assert gan.frechet_distance_from_statistics(mu, np.eye(5), mu, r @ r) == pytest.approx(
-        5 + np.trace(r @ r) - 2 * np.trace(r), rel=1e-8)
+        5 + np.trace(r @ r) - 2 * np.trace(r), rel=1e-8
+    )
     # two unrelated covariances: symmetric in its arguments
     s1, s2 = random_spd(rng, 5), random_spd(rng, 5)
     assert gan.frechet_distance_from_statistics(mu, s1, mu, s2) == pytest.approx(
-        gan.frechet_distance_from_statistics(mu, s2, mu, s1), rel=1e-8)
+        gan.frechet_distance_from_statistics(mu, s2, mu, s1), rel=1e-8
+    )
 
 
 def test_frechet_distance_rejects_mismatched_or_bad_features():
@@ -94,11 +97,15 @@ def test_image_grid_maps_the_value_range_and_tiles():
 
 def test_save_grid_is_atomic_and_make_gif_keeps_every_frame(tmp_path):
     rng = np.random.default_rng(3)
-    paths = [gan.save_grid(rng.uniform(-1, 1, size=(6, 8, 8, 3)), tmp_path / f"epoch_{i}.png",
-                           ncols=3)
-             for i in range(3)]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["epoch_0.png", "epoch_1.png",
-                                                          "epoch_2.png"]  # no temp file left
+    paths = [
+        gan.save_grid(rng.uniform(-1, 1, size=(6, 8, 8, 3)), tmp_path / f"epoch_{i}.png", ncols=3)
+        for i in range(3)
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "epoch_0.png",
+        "epoch_1.png",
+        "epoch_2.png",
+    ]  # no temp file left
     with Image.open(paths[0]) as im:
         assert im.size == (3 * 10 + 2, 2 * 10 + 2) and im.mode == "RGB"
     gif = gan.make_gif(paths, tmp_path / "training.gif")

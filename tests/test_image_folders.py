@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import image_folders
+from dl_vision_labs import environment, image_folders
 from dl_vision_labs.files import DataError, DataFile, sha256sum
 from dl_vision_labs.image_folders import ImageFolderArchive
 
@@ -34,10 +33,17 @@ def _image_zip(path, root="cats_and_dogs_filtered", per_class=3, size=(40, 30)):
 def test_offline_cats_vs_dogs_folder(offline, no_network):
     folder = image_folders.image_folder("cats_vs_dogs")
     assert folder.name == "cats_and_dogs_filtered"
-    counts = {f"{s}/{c}": len(list((folder / s / c).glob("*.jpg")))
-              for s in ("train", "validation") for c in ("cats", "dogs")}
-    assert counts == {"train/cats": 1000, "train/dogs": 1000,
-                      "validation/cats": 500, "validation/dogs": 500}
+    counts = {
+        f"{s}/{c}": len(list((folder / s / c).glob("*.jpg")))
+        for s in ("train", "validation")
+        for c in ("cats", "dogs")
+    }
+    assert counts == {
+        "train/cats": 1000,
+        "train/dogs": 1000,
+        "validation/cats": 500,
+        "validation/dogs": 500,
+    }
     assert image_folders.image_folder("cats_vs_dogs") == folder  # extracted once, then reused
 
 
@@ -80,8 +86,7 @@ def test_image_dataset_batches_uint8_with_class_names(tmp_path):
     with zipfile.ZipFile(_image_zip(tmp_path / "a.zip", per_class=5)) as zf:
         zf.extractall(tmp_path)
     train = tmp_path / "cats_and_dogs_filtered" / "train"
-    ds = image_folders.image_dataset(train, image_size=(24, 32), batch_size=4, shuffle=True,
-                                     seed=1)
+    ds = image_folders.image_dataset(train, image_size=(24, 32), batch_size=4, shuffle=True, seed=1)
     assert ds.class_names == ["cats", "dogs"]
     batches = list(ds.as_numpy_iterator())
     assert [len(x) for x, _ in batches] == [4, 4, 2]
@@ -93,8 +98,9 @@ def test_image_dataset_batches_uint8_with_class_names(tmp_path):
     again = np.concatenate([b[1] for b in ds.as_numpy_iterator()])
     assert sorted(again.tolist()) == sorted(y.tolist())
 
-    val, test = image_folders.image_dataset(train, image_size=(24, 32), validation_split=0.4,
-                                            subset="both", seed=3)
+    val, test = image_folders.image_dataset(
+        train, image_size=(24, 32), validation_split=0.4, subset="both", seed=3
+    )
     n_val = sum(len(b[1]) for b in val.as_numpy_iterator())
     n_test = sum(len(b[1]) for b in test.as_numpy_iterator())
     assert (n_val, n_test) == (6, 4)
@@ -110,12 +116,15 @@ def test_image_dataset_crops_the_centre_unless_asked_to_stretch(tmp_path):
     for label in ("a", "b"):
         (tmp_path / label).mkdir()
         strip.save(tmp_path / label / "strip.png")
-    cropped = next(image_folders.image_dataset(tmp_path, image_size=(20, 20))
-                   .as_numpy_iterator())[0]
+    cropped = next(image_folders.image_dataset(tmp_path, image_size=(20, 20)).as_numpy_iterator())[
+        0
+    ]
     assert cropped[..., 1].min() > 200 and cropped[..., 0].max() < 50  # the green centre
-    stretched = next(image_folders.image_dataset(tmp_path, image_size=(20, 20),
-                                                 crop_to_aspect_ratio=False)
-                     .as_numpy_iterator())[0]
+    stretched = next(
+        image_folders.image_dataset(
+            tmp_path, image_size=(20, 20), crop_to_aspect_ratio=False
+        ).as_numpy_iterator()
+    )[0]
     assert stretched[:, :, 0, 0].min() > 200  # the red left edge is still there
 
 
@@ -127,13 +136,17 @@ def test_image_dataset_skips_a_corrupt_file(tmp_path):
     train = tmp_path / "cats_and_dogs_filtered" / "train"
     good = (train / "dogs" / "dog.0.jpg").read_bytes()
     (train / "dogs" / "dog.9.jpg").write_bytes(good[: len(good) // 3])  # truncated
-    ds = image_folders.image_dataset(train, image_size=(16, 16), batch_size=4, shuffle=True,
-                                     seed=0)
+    ds = image_folders.image_dataset(train, image_size=(16, 16), batch_size=4, shuffle=True, seed=0)
     labels = np.concatenate([y for _, y in ds.as_numpy_iterator()])
     assert sorted(labels.tolist()) == [0, 0, 0, 1, 1, 1]
     assert int(ds.cardinality()) == 2  # 6 images kept, in batches of 4: the size is known
-    model = keras.Sequential([keras.Input((16, 16, 3)), keras.layers.Flatten(),
-                              keras.layers.Dense(2, activation="softmax")])
+    model = keras.Sequential(
+        [
+            keras.Input((16, 16, 3)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(2, activation="softmax"),
+        ]
+    )
     model.compile(loss="sparse_categorical_crossentropy")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -165,9 +178,12 @@ def test_image_dataset_bad_folders(tmp_path):
 
 
 def _spec(**changes):
-    fields = dict(archive=DataFile("cats_and_dogs_filtered.zip", "0" * 64),
-                  root="cats_and_dogs_filtered", splits=("train", "validation"),
-                  class_names=("cats", "dogs"))
+    fields = dict(
+        archive=DataFile("cats_and_dogs_filtered.zip", "0" * 64),
+        root="cats_and_dogs_filtered",
+        splits=("train", "validation"),
+        class_names=("cats", "dogs"),
+    )
     return ImageFolderArchive(**{**fields, **changes})
 
 
@@ -205,6 +221,7 @@ def test_an_offline_only_archive_says_so_without_data_dir(monkeypatch):
 def test_sample_photo_is_a_cat_of_the_offline_copy(offline, no_network, tmp_path, monkeypatch):
     monkeypatch.setenv(environment.CACHE_DIR, str(tmp_path))
     from dl_vision_labs import images
+
     path = images.sample_photo()
     assert path.suffix == ".jpg" and path.parent.name == "cats"
     assert path == images.sample_photo(0) != images.sample_photo(1)

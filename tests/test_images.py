@@ -114,8 +114,8 @@ def test_grayscale_is_repeated_on_three_channels():
 
 def test_rgba_is_laid_over_white():
     rgba = np.zeros((40, 40, 4), dtype=np.uint8)
-    rgba[..., 0] = 255            # red...
-    rgba[:, :20, 3] = 255         # ...opaque on the left, transparent on the right
+    rgba[..., 0] = 255  # red...
+    rgba[:, :20, 3] = 255  # ...opaque on the left, transparent on the right
     picture = load_image(_png(rgba), size=(40, 40))
     assert picture.mode == "RGBA"
     assert picture.pixels[5, 5].tolist() == [255, 0, 0]

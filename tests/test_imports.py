@@ -31,8 +31,12 @@ def _imports(path: Path, name: str, known: set[str]) -> set[str]:
 
 
 def graph() -> dict[str, set[str]]:
-    paths = {_module_name(p): p for folder in ("dl_vision_labs", "tools")
-             for p in (ROOT / folder).rglob("*.py") if p.name != "__main__.py"}
+    paths = {
+        _module_name(p): p
+        for folder in ("dl_vision_labs", "tools")
+        for p in (ROOT / folder).rglob("*.py")
+        if p.name != "__main__.py"
+    }
     known = set(paths)
     edges = {n: _imports(p, n, known) for n, p in paths.items()}
     # A package's __init__ that re-exports its submodules is not a dependency of them.
@@ -46,7 +50,7 @@ def cycles(edges: dict[str, set[str]]) -> list[list[str]]:
         state[node] = "open"
         for nxt in sorted(edges.get(node, ())):
             if state.get(nxt) == "open":
-                found.append(stack[stack.index(nxt):] + [nxt])
+                found.append(stack[stack.index(nxt) :] + [nxt])
             elif nxt not in state:
                 visit(nxt, stack + [nxt])
         state[node] = "done"

@@ -34,14 +34,15 @@ def test_decay_schedule_rejects_nonsense():
 
 def test_model_with_schedule_saves_and_loads(tmp_path):
     model = models.conv_net(filters=(2, 2, 2), dense_units=8, batch_norm=True, seed=1)
-    model.compile(keras.optimizers.Adam(models.ExponentialDecayToMin(0.02, 0.0001, 1600)),
-                  "sparse_categorical_crossentropy")
+    model.compile(
+        keras.optimizers.Adam(models.ExponentialDecayToMin(0.02, 0.0001, 1600)),
+        "sparse_categorical_crossentropy",
+    )
     x = np.random.default_rng(0).random((8, 28, 28, 1), dtype="float32")
     model.fit(x, np.arange(8), verbose=0)
     model.save(tmp_path / "m.keras")
     again = keras.models.load_model(tmp_path / "m.keras")
-    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0),
-                               atol=1e-6)
+    np.testing.assert_allclose(again.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
     assert again.optimizer.get_config()["learning_rate"]["class_name"] == "ExponentialDecayToMin"
 
 
@@ -52,8 +53,11 @@ def _layer_types(model):
 def test_five_layer_mlp_shape_and_parameters():
     model = models.five_layer_mlp("sigmoid", seed=0)
     # 784->200->100->60->30->10, weights and biases
-    assert model.count_params() == (784 * 200 + 200) + (200 * 100 + 100) + (100 * 60 + 60) \
-        + (60 * 30 + 30) + (30 * 10 + 10) == 185_300
+    assert (
+        model.count_params()
+        == (784 * 200 + 200) + (200 * 100 + 100) + (100 * 60 + 60) + (60 * 30 + 30) + (30 * 10 + 10)
+        == 185_300
+    )
     assert [model.get_layer(f"dense{i}").units for i in range(1, 5)] == [200, 100, 60, 30]
     assert "Dropout" not in _layer_types(model)
     x = np.random.default_rng(0).random((5, 28, 28, 1), dtype="float32")
@@ -91,7 +95,7 @@ def test_five_layer_mlp_with_batch_norm_has_no_bias_before_it():
         assert not model.get_layer(f"dense{i}").use_bias
         assert type(model.get_layer(f"norm{i}")) is keras.layers.BatchNormalization
         position = names.index(f"norm{i}")
-        assert names[position - 1:position + 2] == [f"dense{i}", f"norm{i}", f"act{i}"]
+        assert names[position - 1 : position + 2] == [f"dense{i}", f"norm{i}", f"act{i}"]
     assert model.count_params() == 185_300 - (200 + 100 + 60 + 30) + 4 * (200 + 100 + 60 + 30)
 
 
@@ -104,8 +108,9 @@ def test_conv_net_output_sizes_and_parameters():
     assert big.get_layer("dropout").rate == 0.25
     small = models.conv_net(filters=(4, 8, 12), kernel_sizes=(5, 5, 4), dropout_rate=0)
     assert "Dropout" not in _layer_types(small)
-    assert small.count_params() == (5 * 5 * 4 + 4) + (5 * 5 * 4 * 8 + 8) + (4 * 4 * 8 * 12 + 12) \
-        + (7 * 7 * 12 * 200 + 200) + (200 * 10 + 10)
+    assert small.count_params() == (5 * 5 * 4 + 4) + (5 * 5 * 4 * 8 + 8) + (4 * 4 * 8 * 12 + 12) + (
+        7 * 7 * 12 * 200 + 200
+    ) + (200 * 10 + 10)
 
 
 def test_conv_net_with_batch_norm():
@@ -162,7 +167,11 @@ def test_layer_costs_count_parameters_and_multiply_adds_by_the_formula():
     outputs = keras.layers.Dense(10, name="d")(x)
     rows = models.layer_costs(keras.Model(inputs, outputs))
     assert [r["name"] for r in rows] == ["c1", "c2", "d"]
-    assert rows[0] == {"name": "c1", "output": (32, 32, 8), "params": 3 * 3 * 3 * 8 + 8,
-                       "macs": 32 * 32 * 3 * 3 * 3 * 8}
+    assert rows[0] == {
+        "name": "c1",
+        "output": (32, 32, 8),
+        "params": 3 * 3 * 3 * 8 + 8,
+        "macs": 32 * 32 * 3 * 3 * 3 * 8,
+    }
     assert rows[1]["output"] == (8, 8, 16) and rows[1]["macs"] == 8 * 8 * 5 * 5 * 8 * 16
     assert rows[2]["macs"] == 8 * 8 * 16 * 10 and rows[2]["params"] == 8 * 8 * 16 * 10 + 10

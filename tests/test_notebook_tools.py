@@ -9,15 +9,26 @@ CFG = {"repository": "owner/labs", "branch": "main"}
 
 
 def _executed_notebook():
-    code = new_code_cell("print(1)", execution_count=3,
-                         outputs=[new_output("stream", name="stdout", text="1\n")],
-                         metadata={"tags": ["parameters"], "execution": {"iopub.status.busy": "x"},
-                                   "papermill": {"duration": 1.0}})
+    code = new_code_cell(
+        "print(1)",
+        execution_count=3,
+        outputs=[new_output("stream", name="stdout", text="1\n")],
+        metadata={
+            "tags": ["parameters"],
+            "execution": {"iopub.status.busy": "x"},
+            "papermill": {"duration": 1.0},
+        },
+    )
     badge = new_markdown_cell("old badge", metadata={"tags": ["colab-badge"]})
-    nb = new_notebook(cells=[badge, new_markdown_cell("# Title"), code],
-                      metadata={"papermill": {"parameters": {}}, "widgets": {"state": {}},
-                                "jupytext": {"formats": "ipynb"},
-                                "kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb = new_notebook(
+        cells=[badge, new_markdown_cell("# Title"), code],
+        metadata={
+            "papermill": {"parameters": {}},
+            "widgets": {"state": {}},
+            "jupytext": {"formats": "ipynb"},
+            "kernelspec": {"name": "python3", "display_name": "Python 3"},
+        },
+    )
     return nb
 
 
@@ -41,7 +52,8 @@ def test_sync_notebook_rewrites_atomically_and_is_idempotent(tmp_path):
     assert nb.cells[0].source == (
         "[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
         "(https://colab.research.google.com/github/owner/labs/blob/main/notebooks/01_demo.ipynb) "
-        "[View source on GitHub](https://github.com/owner/labs/blob/main/notebooks/01_demo.ipynb)")
+        "[View source on GitHub](https://github.com/owner/labs/blob/main/notebooks/01_demo.ipynb)"
+    )
     assert not nb.cells[2].outputs and "papermill" not in nb.metadata
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
     assert notebooks.sync_notebook(path, CFG) is False

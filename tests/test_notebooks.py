@@ -21,26 +21,33 @@ def test_notebook_follows_conventions(path):
 def test_colab_badges_file_is_current():
     expected = notebooks.badges_file_text()
     assert notebooks.BADGES_FILE.read_text() == expected, (
-        "colab_badges.md is out of date: run `make sync`")
+        "colab_badges.md is out of date: run `make sync`"
+    )
     repository = notebooks.settings()["repository"]
     for path in NOTEBOOKS:
-        assert (f"(https://colab.research.google.com/github/{repository}/blob/main/notebooks/"
-                f"{path.name})") in expected
-    exercise_notebooks = [p for p in NOTEBOOKS
-                          if exercises.has_holes(nbformat.read(p, as_version=4))]
+        assert (
+            f"(https://colab.research.google.com/github/{repository}/blob/main/notebooks/"
+            f"{path.name})"
+        ) in expected
+    exercise_notebooks = [
+        p for p in NOTEBOOKS if exercises.has_holes(nbformat.read(p, as_version=4))
+    ]
     assert expected.count("colab.research.google.com/github/") == (
-        len(NOTEBOOKS) + len(exercise_notebooks))  # a lesson, and its exercise version if any
+        len(NOTEBOOKS) + len(exercise_notebooks)
+    )  # a lesson, and its exercise version if any
 
 
 def test_badges_and_setup_follow_the_configured_repository():
     cfg = {"repository": "someone/fork", "branch": "dev"}
     assert "github/someone/fork/blob/dev/notebooks/02_x.ipynb" in notebooks.badge_markdown(
-        "02_x.ipynb", cfg)
+        "02_x.ipynb", cfg
+    )
     assert "git+https://github.com/someone/fork@dev" in notebooks.setup_source(cfg)
 
 
 def test_problems_detects_outputs_and_missing_parameters(tmp_path):
     import nbformat
+
     nb = nbformat.read(NOTEBOOKS[0], as_version=4)
     for cell in nb.cells:
         if "parameters" in cell.metadata.get("tags", []):
@@ -75,8 +82,9 @@ def test_cells_without_ids_are_found_and_sync_gives_them_ids(tmp_path):
 def _run_smoke(path, tmp_path, backend):
     # Strict checks: an exercise check (dl_vision_labs.check) that fails on the lesson's own
     # solution stops the run; every exercise of the lesson must have been checked.
-    result = runner.run_notebook(path, tmp_path, {"SMOKE": True}, backend=backend,
-                                 env={environment.STRICT_CHECKS: "1"})
+    result = runner.run_notebook(
+        path, tmp_path, {"SMOKE": True}, backend=backend, env={environment.STRICT_CHECKS: "1"}
+    )
     assert result.error is None, result.error
     holes = [n for _, n in exercises.holes(nbformat.read(path, as_version=4))]
     assert [c["exercise"] for c in result.checks] == holes

@@ -23,14 +23,19 @@ def test_the_pin_is_the_package_as_it_is_here_on_main():
     ref = pin.configured_ref()
     for path in notebooks.notebook_paths():
         setup = notebooks.tagged(nbformat.read(path, as_version=4), "setup")[0].source
-        assert f"@{ref}\"" in setup, f"{path.name}: the Setup cell does not install {ref}"
+        assert f'@{ref}"' in setup, f"{path.name}: the Setup cell does not install {ref}"
 
 
 # --- the rules, on a small repository made here ------------------------------------------
 
+
 def _git(repo: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t",
-                           *args], capture_output=True, text=True, check=True).stdout.strip()
+    return subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
 
 
 def _commit(repo: Path, files: dict[str, str], message: str) -> str:
@@ -42,8 +47,9 @@ def _commit(repo: Path, files: dict[str, str], message: str) -> str:
     return _git(repo, "rev-parse", "HEAD")
 
 
-PYPROJECT = ('[project]\nname = "x"\nversion = "1"\n\n[tool.labs]\nrepository = "a/b"\n'
-             'ref = "{ref}"\n')
+PYPROJECT = (
+    '[project]\nname = "x"\nversion = "1"\n\n[tool.labs]\nrepository = "a/b"\nref = "{ref}"\n'
+)
 
 
 @pytest.fixture
@@ -55,25 +61,41 @@ def repo(tmp_path, monkeypatch):
 
 @pytest.mark.slow
 def test_only_commits_that_change_the_package_move_the_pin(repo):
-    first = _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "requirements.txt": "keras\n",
-                           "pyproject.toml": PYPROJECT.format(ref="")}, "package")
+    first = _commit(
+        repo,
+        {
+            "dl_vision_labs/a.py": "x = 1\n",
+            "requirements.txt": "keras\n",
+            "pyproject.toml": PYPROJECT.format(ref=""),
+        },
+        "package",
+    )
     _commit(repo, {"notebooks/01.ipynb": "{}", "tests/t.py": "pass\n"}, "a lesson only")
     _commit(repo, {"pyproject.toml": PYPROJECT.format(ref=first)}, "the pin itself")
     assert pin.current_pin() == first
     assert pin.problems() == []
     second = _commit(repo, {"requirements-tpu.txt": "tensorflow-cpu==2.20.0\n"}, "an extra")
     assert pin.current_pin() == second
-    assert re.search(rf"differs between the pinned commit {first[:12]}.*requirements-tpu.txt"
-                     r".*run `make sync`", pin.problems()[0])
-    third = _commit(repo, {"pyproject.toml": PYPROJECT.format(ref=first).replace(
-        'version = "1"', 'version = "2"')}, "a new version")
+    assert re.search(
+        rf"differs between the pinned commit {first[:12]}.*requirements-tpu.txt"
+        r".*run `make sync`",
+        pin.problems()[0],
+    )
+    third = _commit(
+        repo,
+        {"pyproject.toml": PYPROJECT.format(ref=first).replace('version = "1"', 'version = "2"')},
+        "a new version",
+    )
     assert pin.current_pin() == third  # the packaging tables changed
 
 
 @pytest.mark.slow
 def test_uncommitted_package_changes_and_foreign_commits_are_named(repo):
-    first = _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "pyproject.toml":
-                           PYPROJECT.format(ref="")}, "package")
+    first = _commit(
+        repo,
+        {"dl_vision_labs/a.py": "x = 1\n", "pyproject.toml": PYPROJECT.format(ref="")},
+        "package",
+    )
     (repo / "dl_vision_labs/b.py").write_text("y = 2\n")  # a new module, not committed yet
     assert "dl_vision_labs/b.py" in pin.problems(first)[0]
     (repo / "dl_vision_labs/b.py").unlink()
@@ -87,8 +109,14 @@ def test_uncommitted_package_changes_and_foreign_commits_are_named(repo):
 
 @pytest.mark.slow
 def test_write_sets_the_ref_and_nothing_else(repo):
-    _commit(repo, {"dl_vision_labs/a.py": "x = 1\n", "pyproject.toml": PYPROJECT.format(
-        ref="v1") + '\n[tool.other]\nref = "keep"\n'}, "package")
+    _commit(
+        repo,
+        {
+            "dl_vision_labs/a.py": "x = 1\n",
+            "pyproject.toml": PYPROJECT.format(ref="v1") + '\n[tool.other]\nref = "keep"\n',
+        },
+        "package",
+    )
     assert pin.main(["write"]) == 0
     text = (repo / "pyproject.toml").read_text()
     head = _git(repo, "rev-parse", "HEAD")
@@ -98,6 +126,7 @@ def test_write_sets_the_ref_and_nothing_else(repo):
 
 
 # --- the real path: main as published, the Setup cell's own line ------------------------
+
 
 def _setup_line() -> str:
     """The pip line of a lesson's Setup cell, as IPython runs it on a GPU runtime
@@ -115,34 +144,64 @@ def test_the_setup_line_installs_this_package_from_main_as_published(tmp_path):
     into a new virtual environment; what it installs is this checkout's package."""
     cfg = notebooks.settings()
     published = tmp_path / "published.git"
-    subprocess.run(["git", "init", "-q", "--bare", "--initial-branch=main", str(published)], check=True)
-    subprocess.run(["git", "-C", str(ROOT), "push", "-q", "--no-tags", str(published),
-                    "HEAD:refs/heads/main"], check=True, capture_output=True)
-    assert subprocess.run(["git", "-C", str(published), "tag"], capture_output=True,
-                          text=True, check=True).stdout == ""
+    subprocess.run(
+        ["git", "init", "-q", "--bare", "--initial-branch=main", str(published)], check=True
+    )
+    subprocess.run(
+        ["git", "-C", str(ROOT), "push", "-q", "--no-tags", str(published), "HEAD:refs/heads/main"],
+        check=True,
+        capture_output=True,
+    )
+    assert (
+        subprocess.run(
+            ["git", "-C", str(published), "tag"], capture_output=True, text=True, check=True
+        ).stdout
+        == ""
+    )
     gitconfig = tmp_path / "gitconfig"
-    gitconfig.write_text(f'[url "{published.as_uri()}"]\n'
-                         f"\tinsteadOf = https://github.com/{cfg['repository']}\n"
-                         f'[protocol "file"]\n\tallow = always\n')
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": str(gitconfig), "GIT_CONFIG_NOSYSTEM": "1",
-           # Colab already has the dependencies; here only the course package is installed.
-           "PIP_NO_DEPS": "1", "PIP_DISABLE_PIP_VERSION_CHECK": "1"}
+    gitconfig.write_text(
+        f'[url "{published.as_uri()}"]\n'
+        f"\tinsteadOf = https://github.com/{cfg['repository']}\n"
+        f'[protocol "file"]\n\tallow = always\n'
+    )
+    env = {
+        **os.environ,
+        "GIT_CONFIG_GLOBAL": str(gitconfig),
+        "GIT_CONFIG_NOSYSTEM": "1",
+        # Colab already has the dependencies; here only the course package is installed.
+        "PIP_NO_DEPS": "1",
+        "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+    }
     env.pop("PYTHONPATH", None)
     student = tmp_path / "venv"
     venv.create(student, with_pip=True)
     python = student / "bin" / "python"
     line = _setup_line()
-    assert line.startswith("%pip install ") and f"@{pin.configured_ref()}\"" in line
-    pip = subprocess.run([str(python), "-m", "pip", "install",
-                          *shlex.split(line[len("%pip install "):])],
-                         env=env, capture_output=True, text=True, timeout=600)
+    assert line.startswith("%pip install ") and f'@{pin.configured_ref()}"' in line
+    pip = subprocess.run(
+        [str(python), "-m", "pip", "install", *shlex.split(line[len("%pip install ") :])],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert pip.returncode == 0, f"{line}\n{pip.stderr[-3000:]}"
-    where = subprocess.run([str(python), "-c", "import dl_vision_labs, os; "
-                            "print(os.path.dirname(dl_vision_labs.__file__))"],
-                           env=env, capture_output=True, text=True, check=True).stdout.strip()
+    where = subprocess.run(
+        [
+            str(python),
+            "-c",
+            "import dl_vision_labs, os; print(os.path.dirname(dl_vision_labs.__file__))",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     installed = {p.relative_to(where).as_posix(): p.read_bytes() for p in Path(where).rglob("*.py")}
-    here = {p.relative_to(ROOT / "dl_vision_labs").as_posix(): p.read_bytes()
-            for p in (ROOT / "dl_vision_labs").rglob("*.py")}
+    here = {
+        p.relative_to(ROOT / "dl_vision_labs").as_posix(): p.read_bytes()
+        for p in (ROOT / "dl_vision_labs").rglob("*.py")
+    }
     assert sorted(installed) == sorted(here)
     differ = [name for name in here if installed[name] != here[name]]
     assert not differ, f"the Setup line installs another version of {differ}: {pin.FIX}"

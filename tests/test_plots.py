@@ -1,6 +1,6 @@
-import numpy as np
 import keras
 import matplotlib.pyplot as plt
+import numpy as np
 
 from dl_vision_labs import plots
 
@@ -15,11 +15,15 @@ def _inked(fig, path):
 
 
 def test_plot_history_renders(tmp_path):
-    history = {"loss": [1.0, 0.5], "val_loss": [1.1, 0.7],
-               "accuracy": [0.5, 0.8], "val_accuracy": [0.4, 0.7]}
+    history = {
+        "loss": [1.0, 0.5],
+        "val_loss": [1.1, 0.7],
+        "accuracy": [0.5, 0.8],
+        "val_accuracy": [0.4, 0.7],
+    }
     fig = plots.plot_history(history)
     assert len(fig.axes) == 2
-    assert [l.get_label() for l in fig.axes[0].lines] == ["train", "validation"]
+    assert [line.get_label() for line in fig.axes[0].lines] == ["train", "validation"]
     assert _inked(fig, tmp_path / "h.png") > 0.01
 
 
@@ -35,15 +39,15 @@ def test_show_images_marks_wrong_predictions_red(tmp_path):
 def test_show_weights_one_panel_per_class(tmp_path):
     fig = plots.show_weights(np.random.default_rng(0).normal(size=(784, 10)))
     assert len([ax for ax in fig.axes if ax.images]) == 10
-    colour = plots.show_weights(np.random.default_rng(0).normal(size=(32 * 32 * 3, 10)),
-                                image_shape=(32, 32, 3))
+    colour = plots.show_weights(
+        np.random.default_rng(0).normal(size=(32 * 32 * 3, 10)), image_shape=(32, 32, 3)
+    )
     assert colour.axes[0].images[0].get_array().shape == (32, 32, 3)
     assert _inked(fig, tmp_path / "w.png") > 0.01
 
 
 def test_confusion_matrix_counts(tmp_path):
-    fig, cm = plots.plot_confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2],
-                                          class_names=["a", "b", "c"])
+    fig, cm = plots.plot_confusion_matrix([0, 1, 1, 2], [0, 1, 2, 2], class_names=["a", "b", "c"])
     assert cm.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
     assert _inked(fig, tmp_path / "cm.png") > 0.01
 
@@ -70,6 +74,7 @@ def test_live_curves_redraws_in_a_notebook(monkeypatch):
             updates.append(fig)
 
     import IPython.display
+
     monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: Handle())
     live = plots.LiveCurves(every=1)
     live.live = True
@@ -83,8 +88,14 @@ def test_live_curves_redraws_in_a_notebook(monkeypatch):
 def test_live_curves_every_counts_updates_not_step_numbers(monkeypatch):
     drawn = []
     import IPython.display
-    monkeypatch.setattr(IPython.display, "display", lambda fig, display_id: drawn.append(fig)
-                        or type("H", (), {"update": lambda self, f: drawn.append(f)})())
+
+    monkeypatch.setattr(
+        IPython.display,
+        "display",
+        lambda fig, display_id: (
+            drawn.append(fig) or type("H", (), {"update": lambda self, f: drawn.append(f)})()
+        ),
+    )
     live = plots.LiveCurves(every=2, xlabel="step")
     live.live = True
     for step in (100, 200, 300, 400):  # steps that are no multiple of `every`'s value
@@ -93,12 +104,19 @@ def test_live_curves_every_counts_updates_not_step_numbers(monkeypatch):
 
 
 def test_plot_histories_one_line_per_run(tmp_path):
-    runs = {"a": {"val_accuracy": [0.9, 0.95], "val_loss": [0.3, 0.2]},
-            "b": {"val_accuracy": [0.8, 0.9, 0.97], "val_loss": [0.5, 0.3, 0.1]}}
-    fig = plots.plot_histories(runs, ylim={"val_accuracy": (0.85, 1)}, x_scale=100,
-                               xlabel="step", titles={"val_loss": "test loss"})
+    runs = {
+        "a": {"val_accuracy": [0.9, 0.95], "val_loss": [0.3, 0.2]},
+        "b": {"val_accuracy": [0.8, 0.9, 0.97], "val_loss": [0.5, 0.3, 0.1]},
+    }
+    fig = plots.plot_histories(
+        runs,
+        ylim={"val_accuracy": (0.85, 1)},
+        x_scale=100,
+        xlabel="step",
+        titles={"val_loss": "test loss"},
+    )
     acc, loss = fig.axes
-    assert [l.get_label() for l in acc.lines] == ["a", "b"]
+    assert [line.get_label() for line in acc.lines] == ["a", "b"]
     assert list(acc.lines[1].get_xdata()) == [100, 200, 300]
     assert acc.get_ylim() == (0.85, 1)
     assert loss.get_title() == "test loss" and acc.get_title() == "val_accuracy"
@@ -108,12 +126,14 @@ def test_plot_histories_one_line_per_run(tmp_path):
 def test_plot_activations_two_panels_per_layer(tmp_path):
     rng = np.random.default_rng(0)
     pre = [rng.normal(size=(50, n)) for n in (20, 10)]
-    runs = {"plain": [(p * 5, 1 / (1 + np.exp(-p * 5))) for p in pre],
-            "normalized": [(p, 1 / (1 + np.exp(-p))) for p in pre]}
+    runs = {
+        "plain": [(p * 5, 1 / (1 + np.exp(-p * 5))) for p in pre],
+        "normalized": [(p, 1 / (1 + np.exp(-p))) for p in pre],
+    }
     fig = plots.plot_activations(runs, saturation=(-4, 4))
     assert len(fig.axes) == 4
     right = fig.axes[1]
-    assert [l.get_label() for l in right.lines] == ["plain", "normalized"]
+    assert [line.get_label() for line in right.lines] == ["plain", "normalized"]
     assert len(right.lines[0].get_ydata()) == 20  # one point per neuron
     assert np.all(np.diff(right.lines[0].get_ydata()) <= 0)  # sorted, largest first
     assert fig.axes[3].lines[0].get_ydata().size == 10
@@ -127,7 +147,7 @@ def test_show_masks_colours_classes_and_marks_errors(tmp_path):
     predicted = masks.copy()
     predicted[0, :2] = (masks[0, :2] + 1) % 11  # 32 wrong pixels in the first scene
     fig = plots.show_masks(images, masks, predicted, class_names=[str(c) for c in range(11)])
-    grid = [ax for ax in fig.axes]
+    grid = list(fig.axes)
     assert len(grid) == 4 * 3  # scene, truth, prediction, errors for each scene
     colours = plots.mask_colours(11)
     assert np.allclose(colours[0], 1.0) and len(np.unique(colours, axis=0)) == 11
@@ -159,12 +179,19 @@ def test_show_filters_puts_each_kernel_above_its_result(tmp_path):
 
 
 def test_plot_gap_draws_training_dashed_and_test_solid_per_run(tmp_path):
-    runs = {"a": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.7]},
-            "b": {"accuracy": [0.4, 0.6], "val_accuracy": [0.4, 0.65]}}
+    runs = {
+        "a": {"accuracy": [0.5, 0.9], "val_accuracy": [0.5, 0.7]},
+        "b": {"accuracy": [0.4, 0.6], "val_accuracy": [0.4, 0.65]},
+    }
     fig = plots.plot_gap(runs)
     lines = fig.axes[0].lines
-    assert [l.get_label() for l in lines] == ["a: training", "a: test", "b: training", "b: test"]
-    assert [l.get_linestyle() for l in lines] == ["--", "-", "--", "-"]
+    assert [line.get_label() for line in lines] == [
+        "a: training",
+        "a: test",
+        "b: training",
+        "b: test",
+    ]
+    assert [line.get_linestyle() for line in lines] == ["--", "-", "--", "-"]
     assert lines[0].get_color() == lines[1].get_color() != lines[2].get_color()
     assert _inked(fig, tmp_path / "gap.png") > 0.01
 

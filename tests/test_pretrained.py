@@ -3,8 +3,7 @@ import warnings
 import keras
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import pretrained
+from dl_vision_labs import environment, pretrained
 from dl_vision_labs.files import DataError
 
 pytest_plugins = ["tests.data_fixtures"]  # the `offline` and `no_network` fixtures
@@ -41,8 +40,9 @@ def test_weights_resolution_is_the_file_keras_loads(size, monkeypatch):
     monkeypatch.setattr(mobilenet_v2.file_utils, "get_file", get_file)
     with pytest.raises(Asked) as asked, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # Keras warns when it falls back to 224 px
-        keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=0.35,
-                                       include_top=False, weights="imagenet")
+        keras.applications.MobileNetV2(
+            input_shape=(size, size, 3), alpha=0.35, include_top=False, weights="imagenet"
+        )
     resolution = pretrained.weights_resolution("MobileNetV2", size)
     assert str(asked.value).endswith(f"_0.35_{resolution}_no_top.h5")
 

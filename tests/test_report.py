@@ -3,8 +3,7 @@ import math
 
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import report
+from dl_vision_labs import environment, report
 
 
 def test_record_writes_metrics_file(tmp_path, monkeypatch, capsys):
@@ -13,8 +12,12 @@ def test_record_writes_metrics_file(tmp_path, monkeypatch, capsys):
     report.record("test_accuracy", 0.93, target=0.92)
     report.record("fid", 40.0, target=30.0, higher_is_better=False)
     metrics = json.loads(path.read_text())["metrics"]
-    assert metrics["test_accuracy"] == {"value": 0.93, "target": 0.92, "goal": ">=",
-                                        "reached": True}
+    assert metrics["test_accuracy"] == {
+        "value": 0.93,
+        "target": 0.92,
+        "goal": ">=",
+        "reached": True,
+    }
     assert metrics["fid"]["reached"] is False and metrics["fid"]["goal"] == "<="
     assert "NOT reached" in capsys.readouterr().out
     assert [p.name for p in tmp_path.iterdir()] == ["m.json"]  # no temporary left

@@ -52,14 +52,18 @@ def test_transfer_learning_reruns_train_what_was_asked(tmp_path, shared_data, mo
     first, out = execute(tmp_path, {})
     (cats_dogs,) = run_folders(tmp_path)
     assert out.count("Training 1 epoch from scratch.") == 2  # phase 1 and phase 2
-    assert epochs(cats_dogs, "phase1_frozen") == [0] and epochs(cats_dogs, "phase2_fine_tune") == [1]
+    assert epochs(cats_dogs, "phase1_frozen") == [0] and epochs(cats_dogs, "phase2_fine_tune") == [
+        1
+    ]
 
     # The same settings: both phases are restored, nothing is trained, the same result.
     again, out = execute(tmp_path, {})
     assert run_folders(tmp_path) == [cats_dogs]
     assert "settings as in an earlier run" in out
     assert out.count("Restoring the finished run") == 2 and "epoch from scratch" not in out
-    assert epochs(cats_dogs, "phase1_frozen") == [0] and epochs(cats_dogs, "phase2_fine_tune") == [1]
+    assert epochs(cats_dogs, "phase1_frozen") == [0] and epochs(cats_dogs, "phase2_fine_tune") == [
+        1
+    ]
     assert again.metrics["frozen_val_accuracy"] == first.metrics["frozen_val_accuracy"]
 
     # The student's own photos and another learning rate: trained, in a folder of their own.

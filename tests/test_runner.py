@@ -13,8 +13,11 @@ from tools import runner
 
 def _notebook(path, body, parameters="SMOKE = False\nTARGET = 0.5"):
     nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
-                                 "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     params = nbformat.v4.new_code_cell(parameters)
     params.metadata["tags"] = ["parameters"]
     nb.cells = [params, nbformat.v4.new_code_cell(body)]
@@ -24,9 +27,11 @@ def _notebook(path, body, parameters="SMOKE = False\nTARGET = 0.5"):
 
 @pytest.mark.slow
 def test_runner_executes_with_parameters_and_collects_metrics(tmp_path, capsys):
-    nb = _notebook(tmp_path / "99_tiny.ipynb",
-                   "from dl_vision_labs import report\n"
-                   "report.record('accuracy', 0.25 if SMOKE else 0.75, target=TARGET)")
+    nb = _notebook(
+        tmp_path / "99_tiny.ipynb",
+        "from dl_vision_labs import report\n"
+        "report.record('accuracy', 0.25 if SMOKE else 0.75, target=TARGET)",
+    )
     out = tmp_path / "run"
     assert runner.main([str(nb), "--out", str(out)]) == 0
     metrics = json.loads((out / "99_tiny.metrics.json").read_text())["metrics"]
@@ -60,14 +65,15 @@ def test_runner_requires_a_recorded_metric(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
-                                                                      monkeypatch):
+def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path, monkeypatch):
     (tmp_path / "data").mkdir()
     (tmp_path / "notebooks").mkdir()
-    nb = _notebook(tmp_path / "notebooks" / "96_data.ipynb",
-                   "import os, pathlib\nfrom dl_vision_labs import report\n"
-                   f"report.record('found', float(pathlib.Path(os.environ[{environment.DATA_DIR!r}])"
-                   ".is_dir()))")
+    nb = _notebook(
+        tmp_path / "notebooks" / "96_data.ipynb",
+        "import os, pathlib\nfrom dl_vision_labs import report\n"
+        f"report.record('found', float(pathlib.Path(os.environ[{environment.DATA_DIR!r}])"
+        ".is_dir()))",
+    )
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv(environment.DATA_DIR, "data")  # the kernel itself runs in notebooks/
     result = runner.run_notebook(nb, tmp_path, {"SMOKE": True})
@@ -75,8 +81,7 @@ def test_a_relative_data_dir_means_relative_to_where_the_runner_starts(tmp_path,
 
 
 def test_find_notebooks_by_number_and_unknown():
-    assert [p.name for p in runner.find_notebooks(["02"])] == [
-        "02_softmax_regression_mnist.ipynb"]
+    assert [p.name for p in runner.find_notebooks(["02"])] == ["02_softmax_regression_mnist.ipynb"]
     with pytest.raises(SystemExit, match="No notebook matches"):
         runner.find_notebooks(["77"])
 
@@ -91,8 +96,10 @@ def test_runner_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
     out = tmp_path / "run"
     with pytest.raises(SystemExit) as caught:
         runner.main([str(nb), "--out", str(out), "-p", "TARGT", "0.9"])
-    assert str(caught.value) == ("Unknown parameter TARGT for 95_typo.ipynb (did you mean "
-                                 "TARGET?): its parameters are SMOKE, TARGET.")
+    assert str(caught.value) == (
+        "Unknown parameter TARGT for 95_typo.ipynb (did you mean "
+        "TARGET?): its parameters are SMOKE, TARGET."
+    )
     assert not out.exists()  # refused before anything ran
     # A declared name passes the check (SMOKE, which the runner itself passes, too).
     assert runner.unknown_parameters([nb], {"TARGET": 1, "SMOKE": True}) is None
@@ -108,51 +115,78 @@ def test_runner_refuses_a_parameter_the_notebook_does_not_declare(tmp_path):
 @pytest.mark.slow
 def test_the_refusal_is_one_message_and_a_non_zero_exit_without_traceback(tmp_path):
     nb = _notebook(tmp_path / "93_typo.ipynb", "raise RuntimeError('must not run')")
-    done = subprocess.run([sys.executable, "-m", "tools.runner", str(nb), "--out",
-                           str(tmp_path / "run"), "-p", "target", "0.9"],
-                          cwd=runner.ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tools.runner",
+            str(nb),
+            "--out",
+            str(tmp_path / "run"),
+            "-p",
+            "target",
+            "0.9",
+        ],
+        cwd=runner.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode != 0 and "Traceback" not in done.stderr
-    assert done.stderr.strip() == ("Unknown parameter target for 93_typo.ipynb (did you mean "
-                                   "TARGET?): its parameters are SMOKE, TARGET.")
+    assert done.stderr.strip() == (
+        "Unknown parameter target for 93_typo.ipynb (did you mean "
+        "TARGET?): its parameters are SMOKE, TARGET."
+    )
     assert "==>" not in done.stdout and not (tmp_path / "run").exists()
 
 
 def test_notebook_parameters_includes_lines_papermill_cannot_read(tmp_path):
-    nb = _notebook(tmp_path / "92_params.ipynb", "x = 1", parameters=(
-        "SMOKE = False\nLIMIT = 3  # like limit=3\nA, B = 1, 2\nC: int = 4\n"
-        "FILTERS = (\n    24,  # first\n    48,\n)"))
+    nb = _notebook(
+        tmp_path / "92_params.ipynb",
+        "x = 1",
+        parameters=(
+            "SMOKE = False\nLIMIT = 3  # like limit=3\nA, B = 1, 2\nC: int = 4\n"
+            "FILTERS = (\n    24,  # first\n    48,\n)"
+        ),
+    )
     assert runner.notebook_parameters(nb) == ["SMOKE", "C", "FILTERS", "LIMIT", "A", "B"]
     bare = tmp_path / "91_bare.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), bare)
     assert runner.notebook_parameters(bare) == []
     assert runner.unknown_parameters([bare], {"EPOCHS": 1}) == (
         "Unknown parameter EPOCHS for 91_bare.ipynb: its parameters are none "
-        "(no cell tagged 'parameters').")
+        "(no cell tagged 'parameters')."
+    )
 
 
 @pytest.mark.slow
 def test_a_bad_value_stops_the_notebook_with_the_check_sentence(tmp_path, capsys):
-    nb = _notebook(tmp_path / "90_check.ipynb",
-                   "from dl_vision_labs import params\n"
-                   "params.validate(EPOCHS=EPOCHS, SMOKE=SMOKE)\n"
-                   "from dl_vision_labs import report\n"
-                   "report.record('accuracy', 0.9)",
-                   parameters="EPOCHS = 3\nSMOKE = False")
+    nb = _notebook(
+        tmp_path / "90_check.ipynb",
+        "from dl_vision_labs import params\n"
+        "params.validate(EPOCHS=EPOCHS, SMOKE=SMOKE)\n"
+        "from dl_vision_labs import report\n"
+        "report.record('accuracy', 0.9)",
+        parameters="EPOCHS = 3\nSMOKE = False",
+    )
     out = tmp_path / "run"
     assert runner.main([str(nb), "--out", str(out), "-p", "EPOCHS", "0"]) == 1
     summary = json.loads((out / "summary.json").read_text())
     assert summary["results"][0]["error"] == (
-        "ParameterError: EPOCHS must be a whole number of at least 1, got 0.")
+        "ParameterError: EPOCHS must be a whole number of at least 1, got 0."
+    )
     assert "EPOCHS must be a whole number of at least 1, got 0." in capsys.readouterr().out
     assert not (out / "90_check.metrics.json").exists()  # nothing after the check ran
 
 
 @pytest.mark.slow
 def test_the_runner_shows_progress_and_each_notebooks_metrics_as_it_goes(tmp_path, capsys):
-    nb = _notebook(tmp_path / "94_chatty.ipynb",
-                   "from dl_vision_labs import report\n"
-                   "for epoch in range(3):\n    print(f'Epoch {epoch + 1}/3', flush=True)\n"
-                   "report.record('accuracy', 0.75, target=TARGET)")
+    nb = _notebook(
+        tmp_path / "94_chatty.ipynb",
+        "from dl_vision_labs import report\n"
+        "for epoch in range(3):\n    print(f'Epoch {epoch + 1}/3', flush=True)\n"
+        "report.record('accuracy', 0.75, target=TARGET)",
+    )
     assert runner.main([str(nb), "--out", str(tmp_path / "run")]) == 0
     captured = capsys.readouterr()
     out = captured.out

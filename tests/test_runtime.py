@@ -2,8 +2,8 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import keras
+import numpy as np
 import pytest
 
 from dl_vision_labs import runtime
@@ -54,7 +54,7 @@ def test_batch_and_step_counts_follow_the_device_count():
 
 def test_prepare_seeds_everything():
     def draw():
-        return np.random.rand(3), keras.ops.convert_to_numpy(keras.random.uniform((3,)))
+        return np.random.rand(3), keras  # noqa: NPY002 (prepare seeds the legacy global too).ops.convert_to_numpy(keras.random.uniform((3,)))
 
     runtime.prepare(seed=7, verbose=False)
     a = draw()
@@ -145,8 +145,13 @@ def test_jax_data_parallel_splits_the_batches_over_the_devices(eight_cpu_devices
     data parallelism: BATCH_SIZE is per device, step counts shrink, and fit gives each device
     its share of every batch while the weights stay replicated on all of them."""
     env = dict(os.environ, **eight_cpu_devices, PYTHONPATH=ROOT, LABS_DATA_DIR=str(shared_data))
-    proc = subprocess.run([sys.executable, "-c", DATA_PARALLEL_CHECK], capture_output=True,
-                          text=True, env=env, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", DATA_PARALLEL_CHECK],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Distribution: DataParallel over 8 devices" in proc.stdout
     assert "BATCH_SIZE is per device" in proc.stdout
@@ -161,5 +166,7 @@ def test_notebook_limited_to_other_backends_is_refused_clearly(monkeypatch):
     monkeypatch.setenv("TPU_NAME", "local")
     with pytest.raises(RuntimeError, match="switch to a GPU or CPU runtime"):
         runtime.prepare(seed=1, backends=(other,))
-    assert runtime.prepare(seed=1, verbose=False,
-                           backends=(keras.backend.backend(),)).accelerator == _hardware()[0]
+    assert (
+        runtime.prepare(seed=1, verbose=False, backends=(keras.backend.backend(),)).accelerator
+        == _hardware()[0]
+    )

@@ -6,8 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import runtime, segmentation
+from dl_vision_labs import environment, runtime, segmentation
 
 
 def _digits(values, labels):
@@ -52,9 +51,10 @@ def test_a_pixel_is_labelled_exactly_where_some_digit_has_half_ink():
 def test_the_digit_drawn_later_owns_the_overlap_even_when_darker():
     # two whole-canvas digits (side = size): they overlap everywhere
     images, labels = _digits([255, 140], [4, 6])
-    scenes = segmentation.digit_scenes(images, labels, 60, size=28, digits=(2, 2),
-                                       scale=(28, 28), gap=None, seed=0)
-    for image, mask in zip(scenes.images[..., 0], scenes.masks):
+    scenes = segmentation.digit_scenes(
+        images, labels, 60, size=28, digits=(2, 2), scale=(28, 28), gap=None, seed=0
+    )
+    for mask in scenes.masks:
         assert len(np.unique(mask)) == 1  # one digit owns the whole overlap
     owner = scenes.masks[:, 0, 0]
     bright_present = scenes.images[:, 0, 0, 0] == 255
@@ -69,9 +69,14 @@ def test_digits_keep_their_gap():
     masks = scenes.masks.astype(int)
     touching = 0
     for dr, dc in [(0, 1), (1, 0), (1, 1), (1, -1)]:  # 8-neighbours
-        a = masks[:, max(dr, 0):masks.shape[1] + min(dr, 0), max(dc, 0):masks.shape[2] + min(dc, 0)]
-        b = masks[:, max(-dr, 0):masks.shape[1] + min(-dr, 0),
-                  max(-dc, 0):masks.shape[2] + min(-dc, 0)]
+        a = masks[
+            :, max(dr, 0) : masks.shape[1] + min(dr, 0), max(dc, 0) : masks.shape[2] + min(dc, 0)
+        ]
+        b = masks[
+            :,
+            max(-dr, 0) : masks.shape[1] + min(-dr, 0),
+            max(-dc, 0) : masks.shape[2] + min(-dc, 0),
+        ]
         touching += np.sum((a > 0) & (b > 0) & (a != b))
     assert touching == 0
     assert max(len(np.unique(m)) - 1 for m in masks) >= 2  # several digits still fit
@@ -101,9 +106,14 @@ def test_scene_splits_are_cached(tmp_path, monkeypatch):
     assert not np.array_equal(first[0].masks[:4], first[1].masks)
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(digits=(0, 2)), "digits"), (dict(scale=(10, 80)), "scale"), (dict(gap=-1), "gap"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(digits=(0, 2)), "digits"),
+        (dict(scale=(10, 80)), "scale"),
+        (dict(gap=-1), "gap"),
+    ],
+)
 def test_bad_scene_options_are_refused(bad, message):
     images, labels = _mnist_like()
     with pytest.raises(ValueError, match=message):

@@ -5,8 +5,7 @@ import types
 import keras
 import pytest
 
-from dl_vision_labs import environment
-from dl_vision_labs import storage
+from dl_vision_labs import environment, storage
 
 
 @pytest.fixture
@@ -42,8 +41,9 @@ def test_colab_mounts_drive_once(fake_colab):
 
 
 def test_declined_drive_falls_back_to_local(fake_colab, capsys, tmp_path, monkeypatch):
-    monkeypatch.setattr(fake_colab.drive, "mount",
-                        lambda path: (_ for _ in ()).throw(ValueError("user declined")))
+    monkeypatch.setattr(
+        fake_colab.drive, "mount", lambda path: (_ for _ in ()).throw(ValueError("user declined"))
+    )
     folder = storage.workdir("nb01")
     assert folder == tmp_path / "outputs" / "nb01" and folder.is_dir()
     assert "not mounted" in capsys.readouterr().out
@@ -101,16 +101,23 @@ def test_a_finished_fit_is_not_trained_again_on_rerun(tmp_path):
 
     first = model()
     with pytest.raises(KeyboardInterrupt):
-        first.fit(x, y, epochs=4, verbose=0,
-                  callbacks=[*storage.checkpoint_callbacks(tmp_path, monitor="loss"), Stop()])
+        first.fit(
+            x,
+            y,
+            epochs=4,
+            verbose=0,
+            callbacks=[*storage.checkpoint_callbacks(tmp_path, monitor="loss"), Stop()],
+        )
     second = model()
-    history = second.fit(x, y, epochs=4, verbose=0,
-                         callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss"))
+    history = second.fit(
+        x, y, epochs=4, verbose=0, callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss")
+    )
     assert history.epoch == [2, 3]  # continued, nothing repeated
     trained = second.get_weights()
     third = model()
-    history = third.fit(x, y, epochs=4, verbose=0,
-                        callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss"))
+    history = third.fit(
+        x, y, epochs=4, verbose=0, callbacks=storage.checkpoint_callbacks(tmp_path, monitor="loss")
+    )
     assert history.epoch == []  # finished: nothing trained again
     assert all(np.array_equal(a, b) for a, b in zip(third.get_weights(), trained))
     log = storage.read_log(tmp_path)
@@ -129,11 +136,14 @@ def test_read_log_of_an_empty_folder(tmp_path):
 
 # --- a run folder per configuration (a rerun trains what was asked) ----------------------
 
+
 def test_run_folder_is_one_per_configuration_and_says_what_happens(tmp_path, capsys):
     first = storage.run_folder(tmp_path, {"LEARNING_RATE": 1e-3, "DATA": "cats_vs_dogs"})
     assert "training from scratch" in capsys.readouterr().out
     assert json.loads((first / "settings.json").read_text()) == {
-        "DATA": "cats_vs_dogs", "LEARNING_RATE": 0.001}
+        "DATA": "cats_vs_dogs",
+        "LEARNING_RATE": 0.001,
+    }
     (first / "log.csv").write_text("epoch,loss\n0,1.0\n")
     again = storage.run_folder(tmp_path, {"DATA": "cats_vs_dogs", "LEARNING_RATE": 1e-3})
     assert again == first and "settings as in an earlier run" in capsys.readouterr().out
@@ -142,8 +152,9 @@ def test_run_folder_is_one_per_configuration_and_says_what_happens(tmp_path, cap
     assert other != first and other.parent == tmp_path
     assert "New settings (" in out and "LEARNING_RATE 0.001 → 0.01" in out
     assert "DATA 'cats_vs_dogs' → '/my/photos'" in out and (first / "log.csv").exists()
-    fresh = storage.run_folder(tmp_path, {"DATA": "cats_vs_dogs", "LEARNING_RATE": 1e-3},
-                               fresh_start=True)
+    fresh = storage.run_folder(
+        tmp_path, {"DATA": "cats_vs_dogs", "LEARNING_RATE": 1e-3}, fresh_start=True
+    )
     assert fresh == first and not (first / "log.csv").exists()
     assert "FRESH_START" in capsys.readouterr().out
 

@@ -29,27 +29,35 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv.pop(0) if argv else "check"
     if command not in COMMANDS:
-        raise SystemExit(f"unknown command {command!r}: use one of {', '.join(COMMANDS)} "
-                         f"(python -m tools --help)")
+        raise SystemExit(
+            f"unknown command {command!r}: use one of {', '.join(COMMANDS)} "
+            f"(python -m tools --help)"
+        )
     if command == "run":
         from tools import runner
+
         return runner.main(argv)
     if command == "colab":
         from tools import colab
+
         return colab.main(argv)
     if command == "pin":
         from tools import pin
+
         return pin.main(argv)
     if command == "exercises":
         from tools import exercises
+
         if argv[:1] == ["sync"]:
             for path in exercises.generate():
                 print(f"updated {path.relative_to(exercises.ROOT)}")
             return 0
-        found = exercises.stale() + [m for p in exercises.exercise_paths()
-                                     for m in exercises.problems(p)]
+        found = exercises.stale() + [
+            m for p in exercises.exercise_paths() for m in exercises.problems(p)
+        ]
         return _report(found, "exercises/ is what the generator makes from the lessons")
     from tools import notebooks, pin
+
     if command == "sync":
         pin.main(["write"])
         for name in notebooks.sync():

@@ -43,8 +43,19 @@ SETS = ("gpu", "tpu")
 # own requirements, which the Setup cell installs). All come at Colab's versions.
 # The TPU set has no TensorFlow, as on Colab; libtpu is left out (no TPU here: JAX
 # runs on the CPU, with Colab's jax and jaxlib).
-COMMON = ("keras", "tensorflow-datasets", "jax", "jaxlib", "numpy", "matplotlib", "pillow",
-          "protobuf", "ipykernel", "ipython", "pip")
+COMMON = (
+    "keras",
+    "tensorflow-datasets",
+    "jax",
+    "jaxlib",
+    "numpy",
+    "matplotlib",
+    "pillow",
+    "protobuf",
+    "ipykernel",
+    "ipython",
+    "pip",
+)
 PACKAGES = {"gpu": COMMON + ("tensorflow",), "tpu": COMMON}
 # The packages the course package's install must never replace (tests/test_colab.py).
 PROTECTED = ("tensorflow", "keras", "numpy", "jax", "jaxlib", "protobuf", "ipykernel", "ipython")
@@ -99,8 +110,10 @@ def constraints_text(name: str, freeze: str, source: str, date: str, python: str
         "# do not edit by hand.",
     ]
     if left_out:
-        header.append(f"# Left out (installed from a URL or local build on Colab): "
-                      f"{', '.join(sorted(left_out))}")
+        header.append(
+            f"# Left out (installed from a URL or local build on Colab): "
+            f"{', '.join(sorted(left_out))}"
+        )
     return "\n".join(header + sorted(kept, key=str.lower)) + "\n"
 
 
@@ -109,9 +122,12 @@ def refresh(path: Path, date: str | None = None, source: str | None = None) -> l
         try:
             commit, commit_date = subprocess.run(
                 ["git", "-C", str(path), "log", "-1", "--format=%H %ad", "--date=short"],
-                capture_output=True, text=True, check=True).stdout.split()
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout.split()
         except (OSError, subprocess.CalledProcessError, ValueError):
-            raise SystemExit(f"{path} is not a git checkout: give --date and --source")
+            raise SystemExit(f"{path} is not a git checkout: give --date and --source") from None
         date = date or commit_date
         source = source or f"https://github.com/googlecolab/backend-info at commit {commit}"
     written = []
@@ -129,8 +145,9 @@ def _read(path: Path, name: str, default: str | None = None) -> str:
     """A file of `path`: a folder, or a git repository without a work tree (its HEAD)."""
     if (path / name).is_file():
         return (path / name).read_text()
-    shown = subprocess.run(["git", "-C", str(path), "show", f"HEAD:{name}"],
-                           capture_output=True, text=True)
+    shown = subprocess.run(
+        ["git", "-C", str(path), "show", f"HEAD:{name}"], capture_output=True, text=True
+    )
     if shown.returncode == 0:
         return shown.stdout
     if default is None:
@@ -151,15 +168,19 @@ def find_python(version: str) -> str:
     if os.environ.get(environment.COLAB_PYTHON):
         return os.environ[environment.COLAB_PYTHON]
     pyenv = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
-    candidates = sorted(glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"),
-                        key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])])
+    candidates = sorted(
+        glob.glob(f"{pyenv}/versions/{version}.*/bin/python{version}"),
+        key=lambda p: [int(x) for x in re.findall(r"\d+", Path(p).parts[-3])],
+    )
     if candidates:
         return candidates[-1]  # the newest patch release
     found = shutil.which(f"python{version}")
     if found:
         return found
-    raise SystemExit(f"No Python {version} found: install it (pyenv install {version}) or set "
-                     "LABS_COLAB_PYTHON to its interpreter")
+    raise SystemExit(
+        f"No Python {version} found: install it (pyenv install {version}) or set "
+        "LABS_COLAB_PYTHON to its interpreter"
+    )
 
 
 def env_key(name: str) -> str:
@@ -205,11 +226,27 @@ def build(name: str, log=print) -> dict:
         subprocess.run([python, "-m", "venv", str(tmp)], check=True)
         pin = pins(name)
         wanted = [p for p in PACKAGES[name] if normalise(p) in pin]
-        subprocess.run([str(tmp / "bin" / "python"), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", "-c", str(constraints_file(name)),
-                        *[f"{p}=={pin[normalise(p)]}" for p in wanted]], check=True)
-        record = {"set": name, "python": python, "packages": wanted,
-                  "seconds": round(time.perf_counter() - start, 1), "size_mb": du_mb(tmp)}
+        subprocess.run(
+            [
+                str(tmp / "bin" / "python"),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-c",
+                str(constraints_file(name)),
+                *[f"{p}=={pin[normalise(p)]}" for p in wanted],
+            ],
+            check=True,
+        )
+        record = {
+            "set": name,
+            "python": python,
+            "packages": wanted,
+            "seconds": round(time.perf_counter() - start, 1),
+            "size_mb": du_mb(tmp),
+        }
         (tmp / "colab-env.json").write_text(json.dumps(record, indent=1))
         # Older builds of this set are stale: remove them.
         for old in cache_root().glob(f"{name}-*"):
@@ -239,10 +276,21 @@ def copy_env(name: str, dest: Path) -> Path:
     subprocess.run(["cp", "-al", str(env_dir(name)), str(dest)], check=True)
     kernel = dest / "share" / "jupyter" / "kernels" / kernel_name(name)
     kernel.mkdir(parents=True, exist_ok=True)
-    (kernel / "kernel.json").write_text(json.dumps({
-        "argv": [str(dest / "bin" / "python"), "-m", "ipykernel_launcher", "-f",
-                 "{connection_file}"],
-        "display_name": f"Colab {name} set", "language": "python"}))
+    (kernel / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [
+                    str(dest / "bin" / "python"),
+                    "-m",
+                    "ipykernel_launcher",
+                    "-f",
+                    "{connection_file}",
+                ],
+                "display_name": f"Colab {name} set",
+                "language": "python",
+            }
+        )
+    )
     return dest
 
 
@@ -252,9 +300,19 @@ def kernel_name(name: str) -> str:
 
 def installed(env: Path) -> dict[str, str]:
     """{normalised name: version} of what `env` has installed."""
-    out = subprocess.run([str(env / "bin" / "python"), "-m", "pip", "list", "--format=json",
-                          "--disable-pip-version-check"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            str(env / "bin" / "python"),
+            "-m",
+            "pip",
+            "list",
+            "--format=json",
+            "--disable-pip-version-check",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return {normalise(d["name"]): d["version"] for d in json.loads(out)}
 
 
@@ -273,6 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {p.relative_to(ROOT)}")
     else:  # the sets side by side: pip mostly waits on the network and the disk
         from concurrent.futures import ThreadPoolExecutor
+
         sets = args.sets or list(SETS)
         if set(sets) - set(SETS):
             parser.error(f"unknown set(s) {sorted(set(sets) - set(SETS))}: use {SETS}")

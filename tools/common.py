@@ -5,9 +5,9 @@ import it."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
+import tomllib
 from nbstripout import strip_output
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,8 +26,10 @@ def settings() -> dict:
 
 def colab_url(nb_name: str, cfg: dict | None = None, folder: str = "notebooks") -> str:
     cfg = cfg or settings()
-    return (f"https://colab.research.google.com/github/{cfg['repository']}/blob/"
-            f"{cfg['branch']}/{folder}/{nb_name}")
+    return (
+        f"https://colab.research.google.com/github/{cfg['repository']}/blob/"
+        f"{cfg['branch']}/{folder}/{nb_name}"
+    )
 
 
 def github_url(nb_name: str, cfg: dict | None = None, folder: str = "notebooks") -> str:
@@ -38,8 +40,10 @@ def github_url(nb_name: str, cfg: dict | None = None, folder: str = "notebooks")
 def badge_markdown(nb_name: str, cfg: dict | None = None, folder: str = "notebooks") -> str:
     """The Open-in-Colab badge of a lesson (`folder` "notebooks") or its exercise copy
     ("exercises", written by tools/exercises.py)."""
-    return (f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(nb_name, cfg, folder)}) "
-            f"[View source on GitHub]({github_url(nb_name, cfg, folder)})")
+    return (
+        f"[![Open In Colab]({BADGE_IMAGE})]({colab_url(nb_name, cfg, folder)}) "
+        f"[View source on GitHub]({github_url(nb_name, cfg, folder)})"
+    )
 
 
 def notebook_paths() -> list[Path]:
@@ -58,11 +62,22 @@ def tagged(nb, tag: str) -> list:
 
 
 # Run-time metadata that papermill, nbclient, jupytext and widgets leave behind.
-RUN_TIME_METADATA = ("cell.metadata.execution", "cell.metadata.papermill",
-                     "metadata.papermill", "metadata.widgets", "metadata.jupytext")
+RUN_TIME_METADATA = (
+    "cell.metadata.execution",
+    "cell.metadata.papermill",
+    "metadata.papermill",
+    "metadata.widgets",
+    "metadata.jupytext",
+)
 
 
 def clean(nb) -> None:
     """Strip outputs, execution counts and run-time metadata (with nbstripout); keep cell ids."""
-    strip_output(nb, keep_output=False, keep_count=False, keep_id=True,
-                 extra_keys=list(RUN_TIME_METADATA), strip_init_cells=True)
+    strip_output(
+        nb,
+        keep_output=False,
+        keep_count=False,
+        keep_id=True,
+        extra_keys=list(RUN_TIME_METADATA),
+        strip_init_cells=True,
+    )

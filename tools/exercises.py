@@ -32,6 +32,7 @@ import nbformat
 from dl_vision_labs.files import atomic_write
 from tools import common
 from tools.common import EXERCISES, ROOT
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 MD_ANSWER = "*Your answer here.*"
@@ -43,6 +44,8 @@ _CLASS = re.compile(r"^(\s*)class\s+(\w+)")
 def _snake(name: str) -> str:
     """BatchNorm -> batch_norm: the exercise name of a method of class `name`."""
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()  # GAN -> gan
+
+
 _MD_SOLUTION = re.compile(re.escape(MD_BEGIN) + r".*?" + re.escape(MD_END), re.DOTALL)
 
 
@@ -95,9 +98,9 @@ def student_code(source: str) -> tuple[str, list[str]]:
     blocks = _blocks(source)
     for begin, end, name in reversed(blocks):
         pad = " " * _indent(lines[begin])
-        lines[begin:end + 1] = [
+        lines[begin : end + 1] = [
             f"{pad}# TODO exercise '{name}': your code, in place of this raise "
-            f"(hint: check.hint(\"{name}\"))",
+            f'(hint: check.hint("{name}"))',
             f"{pad}raise NotImplementedError(\"exercise '{name}' is not filled in yet\")",
         ]
     return "\n".join(lines), [name for _, _, name in blocks]
@@ -106,8 +109,12 @@ def student_code(source: str) -> tuple[str, list[str]]:
 def solution_lines(source: str) -> list[str]:
     """The code lines between the markers of a lesson cell (stripped, blank lines left out)."""
     lines = source.splitlines()
-    return [lines[k].strip() for begin, end, _ in _blocks(source)
-            for k in range(begin + 1, end) if lines[k].strip()]
+    return [
+        lines[k].strip()
+        for begin, end, _ in _blocks(source)
+        for k in range(begin + 1, end)
+        if lines[k].strip()
+    ]
 
 
 def student_markdown(source: str) -> str:
@@ -118,8 +125,12 @@ def student_markdown(source: str) -> str:
 
 def holes(nb) -> list[tuple[int, str]]:
     """(cell index, exercise name) of every exercise of a lesson notebook, in order."""
-    return [(i, name) for i, cell in enumerate(nb.cells) if cell.cell_type == "code"
-            for _, _, name in _blocks(cell.source)]
+    return [
+        (i, name)
+        for i, cell in enumerate(nb.cells)
+        if cell.cell_type == "code"
+        for _, _, name in _blocks(cell.source)
+    ]
 
 
 def has_holes(nb) -> bool:
@@ -140,7 +151,7 @@ def lesson_problems(nb, name: str = "notebook") -> list[str]:
     for n in sorted({n for n in names if names.count(n) > 1}):
         out.append(f"{name}: exercise '{n}' appears twice")
     for i, n in found:
-        after = next((c for c in nb.cells[i + 1:] if c.cell_type == "code"), None)
+        after = next((c for c in nb.cells[i + 1 :] if c.cell_type == "code"), None)
         if after is None or f"check.{n}(" not in after.source:
             out.append(f"{name}: the code cell after exercise '{n}' must call check.{n}(...)")
     return out
@@ -157,7 +168,7 @@ def intro_text(lesson: Path, names: list[str], cfg: dict) -> str:
         f"[The lesson]({common.github_url(lesson.name, cfg)}) has the same cells, solved. "
         f"Here you write the lines that are the lesson: fill in each function marked `TODO` "
         f"({listed}). The cell after each one checks your function and prints one line: "
-        "*passed*, *not filled in yet*, or what is wrong. `check.hint(\"name\")` shows a hint. "
+        '*passed*, *not filled in yet*, or what is wrong. `check.hint("name")` shows a hint. '
         "A cell that needs a function you have not filled in yet stops with one sentence "
         "naming it: fill it in, run its cell and its check, then run on."
     )
@@ -216,10 +227,16 @@ def stale() -> list[str]:
     """What differs between exercises/ and what the generator makes now (empty when current)."""
     want = expected()
     out = [f"{p.relative_to(ROOT)} is missing" for p in want if not p.is_file()]
-    out += [f"{p.relative_to(ROOT)} is out of date" for p, text in want.items()
-            if p.is_file() and p.read_text() != text]
-    out += [f"{p.relative_to(ROOT)} has no lesson with exercises" for p in exercise_paths()
-            if p not in want]
+    out += [
+        f"{p.relative_to(ROOT)} is out of date"
+        for p, text in want.items()
+        if p.is_file() and p.read_text() != text
+    ]
+    out += [
+        f"{p.relative_to(ROOT)} has no lesson with exercises"
+        for p in exercise_paths()
+        if p not in want
+    ]
     return out
 
 
@@ -247,14 +264,14 @@ def problems(path: Path) -> list[str]:
     except (nbformat.ValidationError, ValueError) as err:
         return [f"{path.name}: not valid nbformat ({err})"]
     out = []
-    if any(c.cell_type == "code" and (c.outputs or c.execution_count is not None)
-           for c in nb.cells):
+    if any(
+        c.cell_type == "code" and (c.outputs or c.execution_count is not None) for c in nb.cells
+    ):
         out.append(f"{path.name}: committed with outputs or execution counts")
     if any(m in c.source for c in nb.cells for m in (BEGIN, END, MD_BEGIN, MD_END)):
         out.append(f"{path.name}: a solution marker survived")
     badge = common.tagged(nb, "colab-badge")
-    if len(badge) != 1 or badge[0].source != common.badge_markdown(path.name,
-                                                                      folder="exercises"):
+    if len(badge) != 1 or badge[0].source != common.badge_markdown(path.name, folder="exercises"):
         out.append(f"{path.name}: Colab badge cell missing or not pointing at exercises/")
     if path.read_text() != nbformat.writes(nb) + "\n":
         out.append(f"{path.name}: not in canonical format")
@@ -263,10 +280,14 @@ def problems(path: Path) -> list[str]:
 
 # --- which errors an executed exercise notebook may show -----------------------------------
 
+
 def _parse(source: str) -> ast.AST:
     try:
-        return ast.parse("\n".join(line for line in source.splitlines()
-                                    if not line.lstrip().startswith(("%", "!"))))
+        return ast.parse(
+            "\n".join(
+                line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+            )
+        )
     except SyntaxError:
         return ast.Module(body=[], type_ignores=[])
 
@@ -308,9 +329,13 @@ def unexpected_errors(executed, names: set[str]) -> list[str]:
     from dl_vision_labs.check.core import stop_message  # (imports Keras: only when asked)
 
     code = [c for c in executed.cells if c.cell_type == "code"]
-    modules = {name for c in code for node in ast.walk(_parse(c.source))
-               if isinstance(node, (ast.Import, ast.ImportFrom))
-               for name in [(a.asname or a.name).split(".")[0] for a in node.names]}
+    modules = {
+        name
+        for c in code
+        for node in ast.walk(_parse(c.source))
+        if isinstance(node, (ast.Import, ast.ImportFrom))
+        for name in [(a.asname or a.name).split(".")[0] for a in node.names]
+    }
     unset, wrong, seen = set(), [], []
     for i, cell in enumerate(executed.cells):
         if cell.cell_type != "code":
@@ -332,7 +357,9 @@ def unexpected_errors(executed, names: set[str]) -> list[str]:
     return wrong
 
 
-if __name__ == "__main__":  # python -m tools.exercises [sync]: the same as python -m tools exercises
+if (
+    __name__ == "__main__"
+):  # python -m tools.exercises [sync]: the same as python -m tools exercises
     from tools.__main__ import main
 
     sys.exit(main(["exercises", *sys.argv[1:]]))

@@ -18,10 +18,11 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+
 import tomllib
-from pathlib import Path
 
 from tools.common import ROOT
+
 PACKAGE_DIR = "dl_vision_labs"
 PACKAGE_FILES = ("requirements.txt", "requirements-tensorflow.txt", "requirements-tpu.txt")
 PACKAGING_TABLES = ("build-system", "project", "tool.setuptools")
@@ -34,8 +35,9 @@ class PinError(RuntimeError):
 
 def _git(*args: str, check: bool = True) -> subprocess.CompletedProcess:
     try:
-        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True,
-                              check=check)
+        return subprocess.run(
+            ["git", "-C", str(ROOT), *args], capture_output=True, text=True, check=check
+        )
     except FileNotFoundError:
         raise PinError("git is not installed: the pin is computed from the history") from None
     except subprocess.CalledProcessError as err:
@@ -64,9 +66,11 @@ def package_state(rev: str | None = None) -> dict:
     """What the package installs, at commit `rev` (None: the working tree): the contents
     of its files and the packaging tables of pyproject.toml."""
     if rev is None:
-        files = {p.relative_to(ROOT).as_posix(): p.read_text()
-                 for p in sorted((ROOT / PACKAGE_DIR).rglob("*"))
-                 if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"}
+        files = {
+            p.relative_to(ROOT).as_posix(): p.read_text()
+            for p in sorted((ROOT / PACKAGE_DIR).rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+        }
         for name in PACKAGE_FILES:
             path = ROOT / name
             files[name] = path.read_text() if path.is_file() else None
@@ -84,8 +88,9 @@ def current_pin() -> str:
     """The newest commit of HEAD's history that changed what the package installs."""
     if _git("rev-parse", "--is-shallow-repository").stdout.strip() == "true":
         raise PinError("this clone is shallow: fetch the history (git fetch --unshallow)")
-    candidates = _git("log", "--format=%H", "HEAD", "--", PACKAGE_DIR, *PACKAGE_FILES,
-                      "pyproject.toml").stdout.split()
+    candidates = _git(
+        "log", "--format=%H", "HEAD", "--", PACKAGE_DIR, *PACKAGE_FILES, "pyproject.toml"
+    ).stdout.split()
     for commit in candidates:
         parents = _git("rev-list", "--parents", "-n", "1", commit).stdout.split()[1:]
         if not parents or any(package_state(commit) != package_state(p) for p in parents):
@@ -102,22 +107,31 @@ def problems(ref: str | None = None) -> list[str]:
     """Why the configured `ref` is not the right pin (empty when it is)."""
     ref = configured_ref() if ref is None else ref
     if not re.fullmatch(r"[0-9a-f]{40}", ref or ""):
-        return [f"[tool.labs] ref is {ref!r}, not a full commit hash (tags are not published "
-                f"with main): {FIX}"]
+        return [
+            f"[tool.labs] ref is {ref!r}, not a full commit hash (tags are not published "
+            f"with main): {FIX}"
+        ]
     if _git("cat-file", "-e", f"{ref}^{{commit}}", check=False).returncode != 0:
         return [f"the pinned commit {ref[:12]} is not in this repository: {FIX}"]
     if _git("merge-base", "--is-ancestor", ref, "HEAD", check=False).returncode != 0:
-        return [f"the pinned commit {ref[:12]} is not an ancestor of HEAD (not on main as "
-                f"published): {FIX}"]
+        return [
+            f"the pinned commit {ref[:12]} is not an ancestor of HEAD (not on main as "
+            f"published): {FIX}"
+        ]
     pinned, now = package_state(ref), package_state(None)
     if pinned != now:
-        changed = sorted(k for k in set(pinned["files"]) | set(now["files"])
-                         if pinned["files"].get(k) != now["files"].get(k))
+        changed = sorted(
+            k
+            for k in set(pinned["files"]) | set(now["files"])
+            if pinned["files"].get(k) != now["files"].get(k)
+        )
         if pinned["packaging"] != now["packaging"]:
             changed.append("pyproject.toml (packaging tables)")
         shown = ", ".join(changed[:5]) + (" ..." if len(changed) > 5 else "")
-        return [f"the package differs between the pinned commit {ref[:12]} and this checkout "
-                f"({shown}): the Setup cells would install an older package; {FIX}"]
+        return [
+            f"the package differs between the pinned commit {ref[:12]} and this checkout "
+            f"({shown}): the Setup cells would install an older package; {FIX}"
+        ]
     return []
 
 
@@ -128,8 +142,9 @@ def write(ref: str) -> bool:
     start = text.index("[tool.labs]")
     end = text.find("\n[", start + 1)
     end = len(text) if end == -1 else end
-    table, count = re.subn(r'^ref = "[^"]*"', f'ref = "{ref}"', text[start:end], count=1,
-                           flags=re.M)
+    table, count = re.subn(
+        r'^ref = "[^"]*"', f'ref = "{ref}"', text[start:end], count=1, flags=re.M
+    )
     if count != 1:
         raise PinError('pyproject.toml: [tool.labs] has no `ref = "..."` line')
     new = text[:start] + table + text[end:]
@@ -144,9 +159,12 @@ def main(argv: list[str] | None = None) -> int:
     if command == "write":
         pin = current_pin()
         if package_state(pin) != package_state(None):
-            print(f"warning: {PACKAGE_DIR}/ or the packaging files have uncommitted changes; "
-                  f"pinning {pin[:12]}, the last commit of the package: commit them, then run "
-                  f"`make sync` again", file=sys.stderr)
+            print(
+                f"warning: {PACKAGE_DIR}/ or the packaging files have uncommitted changes; "
+                f"pinning {pin[:12]}, the last commit of the package: commit them, then run "
+                f"`make sync` again",
+                file=sys.stderr,
+            )
         print(f"{'updated' if write(pin) else 'kept'} [tool.labs] ref = {pin}")
         return 0
     if command == "check":

@@ -90,8 +90,13 @@ def notebook_parameters(path: Path) -> list[str]:
             except SyntaxError:
                 break
             for node in tree.body:
-                targets = (node.targets if isinstance(node, ast.Assign)
-                           else [node.target] if isinstance(node, ast.AnnAssign) else [])
+                targets = (
+                    node.targets
+                    if isinstance(node, ast.Assign)
+                    else [node.target]
+                    if isinstance(node, ast.AnnAssign)
+                    else []
+                )
                 names += [n for t in targets for n in _assigned_names(t) if n not in names]
             break  # papermill reads the first such cell only
     return names
@@ -119,11 +124,13 @@ def unknown_parameters(notebooks: list[Path], names) -> str | None:
             if name in declared:
                 continue
             close = difflib.get_close_matches(name, declared, n=1) or difflib.get_close_matches(
-                name.upper(), declared, n=1)
+                name.upper(), declared, n=1
+            )
             guess = f" (did you mean {close[0]}?)" if close else ""
             have = ", ".join(declared) if declared else "none (no cell tagged 'parameters')"
-            problems.append(f"Unknown parameter {name} for {nb.name}{guess}: "
-                            f"its parameters are {have}.")
+            problems.append(
+                f"Unknown parameter {name} for {nb.name}{guess}: its parameters are {have}."
+            )
     return "\n".join(problems) or None
 
 
@@ -135,10 +142,18 @@ def parse_value(text: str):
         return text
 
 
-def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | None = None,
-                 kernel_name: str = "python3", backend: str | None = None,
-                 env: dict | None = None, allow_errors: bool = False,
-                 progress: bool = False) -> Result:
+def run_notebook(
+    path: Path,
+    out_dir: Path,
+    parameters: dict,
+    *,
+    timeout: int | None = None,
+    kernel_name: str = "python3",
+    backend: str | None = None,
+    env: dict | None = None,
+    allow_errors: bool = False,
+    progress: bool = False,
+) -> Result:
     """Execute one notebook with papermill; return its wall time, error, metrics and checks.
 
     `backend` ("tensorflow" or "jax") sets KERAS_BACKEND for the notebook's kernel; `env`
@@ -173,8 +188,13 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     error = None
     try:
         papermill.execute_notebook(
-            str(path), str(out_dir / path.name), parameters=parameters, cwd=str(path.parent),
-            kernel_name=kernel_name, progress_bar=progress, execution_timeout=timeout,
+            str(path),
+            str(out_dir / path.name),
+            parameters=parameters,
+            cwd=str(path.parent),
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            execution_timeout=timeout,
             **({"stdout_file": sys.stdout, "stderr_file": sys.stderr} if progress else {}),
             **({"allow_errors": True} if allow_errors else {}),
         )
@@ -190,8 +210,11 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, *, timeout: int | 
     metrics = json.loads(metrics_file.read_text())["metrics"] if metrics_file.is_file() else {}
     if error is None and not metrics:
         error = "the notebook recorded no metric (dl_vision_labs.report.record was never called)"
-    checks = ([json.loads(line) for line in checks_file.read_text().splitlines() if line.strip()]
-              if checks_file.is_file() else [])
+    checks = (
+        [json.loads(line) for line in checks_file.read_text().splitlines() if line.strip()]
+        if checks_file.is_file()
+        else []
+    )
     return Result(path.stem, seconds, error, metrics, checks)
 
 
@@ -217,15 +240,26 @@ def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
             else:
                 verdict = "pass" if m["reached"] else "FAIL"
             value = f"{m['value']:.4f}" if "value" in m else ""
-            rows.append([r.notebook if i == 0 else "", name, value, target, verdict,
-                         f"{r.seconds:.0f} s" if i == 0 else ""])
+            rows.append(
+                [
+                    r.notebook if i == 0 else "",
+                    name,
+                    value,
+                    target,
+                    verdict,
+                    f"{r.seconds:.0f} s" if i == 0 else "",
+                ]
+            )
     return rows
 
 
 def format_table(rows: list[list[str]]) -> str:
     header = ["notebook", "metric", "value", "target", "result", "wall time"]
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
-    line = lambda cells: "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
     sep = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
     return "\n".join([line(header), sep] + [line(r) for r in rows])
 
@@ -234,14 +268,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", help="numbers (02), stems or paths; default: all")
     parser.add_argument("--smoke", action="store_true", help="tiny data and epochs (SMOKE=True)")
-    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
-                        metavar=("NAME", "VALUE"), help="override a parameters-cell value")
+    parser.add_argument(
+        "-p",
+        "--parameter",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("NAME", "VALUE"),
+        help="override a parameters-cell value",
+    )
     parser.add_argument("--out", type=Path, help="run folder (default: runs/<time>-<mode>)")
     parser.add_argument("--timeout", type=int, default=None, help="per-cell timeout in seconds")
-    parser.add_argument("--quiet", action="store_true",
-                        help="no progress bar and no notebook output while a notebook runs")
-    parser.add_argument("--backend", choices=["tensorflow", "jax"],
-                        help="Keras backend for the notebooks (default: KERAS_BACKEND or tensorflow)")
+    parser.add_argument(
+        "--quiet",
+        action="store_true",
+        help="no progress bar and no notebook output while a notebook runs",
+    )
+    parser.add_argument(
+        "--backend",
+        choices=["tensorflow", "jax"],
+        help="Keras backend for the notebooks (default: KERAS_BACKEND or tensorflow)",
+    )
     args = parser.parse_args(argv)
 
     notebooks = find_notebooks(args.notebooks)
@@ -256,8 +303,14 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     for nb in notebooks:
         print(f"==> {nb.name} ({mode}) ...", flush=True)
-        result = run_notebook(nb, out_dir, parameters, timeout=args.timeout,
-                              backend=args.backend, progress=not args.quiet)
+        result = run_notebook(
+            nb,
+            out_dir,
+            parameters,
+            timeout=args.timeout,
+            backend=args.backend,
+            progress=not args.quiet,
+        )
         status = "error: " + result.error if result.error else "done"
         print(f"    {status} in {result.seconds:.0f} s", flush=True)
         print(format_table(summary_rows([result], args.smoke)), flush=True)
@@ -266,9 +319,16 @@ def main(argv: list[str] | None = None) -> int:
     table = format_table(summary_rows(results, args.smoke))
     print(f"\nSummary ({mode} mode, run folder {out_dir}):\n{table}")
     (out_dir / "summary.md").write_text(table + "\n")
-    (out_dir / "summary.json").write_text(json.dumps(
-        {"mode": mode, "parameters": parameters,
-         "results": [dataclasses.asdict(r) for r in results]}, indent=2))
+    (out_dir / "summary.json").write_text(
+        json.dumps(
+            {
+                "mode": mode,
+                "parameters": parameters,
+                "results": [dataclasses.asdict(r) for r in results],
+            },
+            indent=2,
+        )
+    )
     return 0 if all(r.passed(args.smoke) for r in results) else 1
 
 

@@ -23,13 +23,41 @@ Importing this package changes nothing in IPython; `install_stop_handler` (calle
 `runtime.prepare`) makes a cell that calls an unfilled exercise stop with one sentence.
 """
 
-from . import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05, lesson06, lesson07
-from . import lesson08, lesson09
-from .core import (CHECKS_FILE_VAR, HINTS, NOT_FILLED, PASSED, REGISTRY, STRICT_VAR, WRONG,
-                   CheckFailed, Wrong, exercise_of, hint, install_stop_handler, stop_message)
+from . import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+)
+from .core import (
+    CHECKS_FILE_VAR,
+    HINTS,
+    NOT_FILLED,
+    PASSED,
+    REGISTRY,
+    STRICT_VAR,
+    WRONG,
+    CheckFailed,
+    Wrong,
+    exercise_of,
+    hint,
+    install_stop_handler,
+    stop_message,
+)
 from .lesson00 import l2_distances, softmax_loss, svm_loss, vote
-from .lesson01 import (l2_regularization, sigmoid_backward, two_layer_backward,
-                       two_layer_forward, value)
+from .lesson01 import (
+    l2_regularization,
+    sigmoid_backward,
+    two_layer_backward,
+    two_layer_forward,
+    value,
+)
 from .lesson02 import cross_entropy, model, train_step
 from .lesson03 import decayed_learning_rate, dropout, five_layer_model
 from .lesson04 import conv_output_size, conv_params, dense_params

@@ -59,6 +59,7 @@ HINTS: dict[str, str] = {}  # name -> hint, the registry's hints (one view of RE
 
 def exercise(hint: str):
     """Register the decorated check under its function's name, with its hint."""
+
     def register(body):
         name = body.__name__
 
@@ -72,6 +73,7 @@ def exercise(hint: str):
         REGISTRY[name] = Exercise(name, " ".join(hint.split()), lesson, run_check)
         HINTS[name] = REGISTRY[name].hint
         return run_check
+
     return register
 
 
@@ -84,8 +86,10 @@ def hint(name: str) -> None:
 
 def stop_message(name: str) -> str:
     """The one sentence shown when a cell calls the still-empty function of exercise `name`."""
-    return (f"This cell needs exercise '{name}': fill in its TODO above (check.{name} tells "
-            f"you when it is right), then run this cell again.")
+    return (
+        f"This cell needs exercise '{name}': fill in its TODO above (check.{name} tells "
+        f"you when it is right), then run this cell again."
+    )
 
 
 def exercise_of(error: BaseException) -> str | None:
@@ -107,11 +111,12 @@ def _record(entry: dict) -> None:
 def _same_random_state():
     """Leave Python's, NumPy's and Keras' global random state as they were: a check that
     builds layers must not change what the lesson computes after it."""
-    saved_python, saved_numpy = random.getstate(), np.random.get_state()
+    saved_python, saved_numpy = random.getstate(), np.random.get_state()  # noqa: NPY002
     try:  # Keras' global seed generator (unseeded initializers draw from it)
         from keras import ops
         from keras.src.backend.common import global_state
         from keras.src.random.seed_generator import GLOBAL_SEED_GENERATOR
+
         generator = global_state.get_global_attribute(GLOBAL_SEED_GENERATOR)
         saved_keras = None if generator is None else ops.convert_to_numpy(generator.state)
     except (ImportError, AttributeError):
@@ -120,7 +125,7 @@ def _same_random_state():
         yield
     finally:
         random.setstate(saved_python)
-        np.random.set_state(saved_numpy)
+        np.random.set_state(saved_numpy)  # noqa: NPY002 (the lesson's legacy global state)
         if global_state is not None:
             global_state.set_global_attribute(GLOBAL_SEED_GENERATOR, generator)
             if generator is not None:
@@ -161,8 +166,9 @@ def _run(name: str, test) -> None:
     except NotImplementedError as err:
         other = exercise_of(err)
         status = NOT_FILLED
-        detail = (f"not filled in yet (replace its TODO with your code; "
-                  f"check.hint({name!r}) for a hint)")
+        detail = (
+            f"not filled in yet (replace its TODO with your code; check.hint({name!r}) for a hint)"
+        )
         if other and other != name:
             detail = f"not filled in yet: it needs exercise '{other}' first"
     except Wrong as err:
@@ -172,8 +178,10 @@ def _run(name: str, test) -> None:
         if _raised_in_student_code(err):  # the student's code raised: say what, in one line
             detail = f"your function raised {type(err).__name__}: {err}"
         else:
-            detail = (f"the check itself failed ({type(err).__name__}: {err}); this is a fault "
-                      f"of the check, not necessarily of your code: please report it")
+            detail = (
+                f"the check itself failed ({type(err).__name__}: {err}); this is a fault "
+                f"of the check, not necessarily of your code: please report it"
+            )
     detail = " ".join(str(detail).split())
     if len(detail) > 300:
         detail = detail[:297] + "..."
@@ -185,6 +193,7 @@ def _run(name: str, test) -> None:
 
 
 # --- comparisons the checks share ------------------------------------------------------------
+
 
 def _np(x) -> np.ndarray:
     if hasattr(x, "numpy"):  # a TensorFlow tensor or variable (JAX and NumPy arrays convert)
@@ -214,8 +223,10 @@ def _compare(got, want, what: str, *, rtol: float = 1e-4, atol: float = 1e-6) ->
     if bad.any():
         i = np.unravel_index(np.argmax(np.where(bad, error, -1)), error.shape) if error.ndim else ()
         at = f" at {_where(i)}" if error.ndim else ""
-        raise Wrong(f"{what} differs from the reference: largest error "
-                    f"{error.max():.3g}{at} (got {got[i]:.6g}, expected {want[i]:.6g})")
+        raise Wrong(
+            f"{what} differs from the reference: largest error "
+            f"{error.max():.3g}{at} (got {got[i]:.6g}, expected {want[i]:.6g})"
+        )
 
 
 def _compare_gradient(got, numerical: np.ndarray, name: str, tolerance: float = 1e-5) -> None:
@@ -227,8 +238,10 @@ def _compare_gradient(got, numerical: np.ndarray, name: str, tolerance: float = 
     rel = np.abs(got - numerical) / np.maximum(np.abs(got) + np.abs(numerical), 1e-8)
     if rel.max() > tolerance:
         i = np.unravel_index(np.argmax(rel), rel.shape)
-        raise Wrong(f"gradient differs from the numerical one: relative error {rel.max():.1e} "
-                    f"on {name}{_where(i)} (got {got[i]:.4g}, numerically {numerical[i]:.4g})")
+        raise Wrong(
+            f"gradient differs from the numerical one: relative error {rel.max():.1e} "
+            f"on {name}{_where(i)} (got {got[i]:.4g}, numerically {numerical[i]:.4g})"
+        )
 
 
 def _softmax(s: np.ndarray) -> np.ndarray:
@@ -237,6 +250,7 @@ def _softmax(s: np.ndarray) -> np.ndarray:
 
 
 # --- a cell that calls an empty exercise stops with one sentence (IPython) ------------------
+
 
 def _stop_handler(shell, etype, value, tb, tb_offset=None):
     """IPython's custom handler of NotImplementedError: one sentence for an empty exercise

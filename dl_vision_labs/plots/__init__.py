@@ -12,11 +12,29 @@ or shown; notebooks call them as ``plots.<name>``.
 """
 
 from .curves import LiveCurves, plot_gap, plot_histories, plot_history
-from .diagnostics import (plot_activations, plot_confusion_matrix, plot_decision_boundary,
-                          plot_graph, show_matrices)
+from .diagnostics import (
+    plot_activations,
+    plot_confusion_matrix,
+    plot_decision_boundary,
+    plot_graph,
+    show_matrices,
+)
 from .grids import mask_colours, show_filters, show_images, show_masks, show_mistakes, show_weights
 
-__all__ = ["LiveCurves", "mask_colours", "plot_activations", "plot_confusion_matrix",
-           "plot_decision_boundary", "plot_gap", "plot_graph", "plot_histories", "plot_history",
-           "show_filters", "show_images", "show_masks", "show_matrices", "show_mistakes",
-           "show_weights"]
+__all__ = [
+    "LiveCurves",
+    "mask_colours",
+    "plot_activations",
+    "plot_confusion_matrix",
+    "plot_decision_boundary",
+    "plot_gap",
+    "plot_graph",
+    "plot_histories",
+    "plot_history",
+    "show_filters",
+    "show_images",
+    "show_masks",
+    "show_matrices",
+    "show_mistakes",
+    "show_weights",
+]

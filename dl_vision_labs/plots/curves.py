@@ -10,13 +10,13 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
-def plot_history(history, metrics=("loss", "accuracy"), *, title: str | None = None,
-                 figsize=None):
+def plot_history(history, metrics=("loss", "accuracy"), *, title: str | None = None, figsize=None):
     """Training curves from a Keras `History` (or its ``.history`` dict): train vs validation."""
     logs = history.history if hasattr(history, "history") else history
     metrics = [m for m in metrics if m in logs]
-    fig, axes = plt.subplots(1, len(metrics), figsize=figsize or (5 * len(metrics), 3.5),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=figsize or (5 * len(metrics), 3.5), squeeze=False
+    )
     for ax, m in zip(axes[0], metrics):
         epochs = np.arange(1, len(logs[m]) + 1)
         ax.plot(epochs, logs[m], label="train")
@@ -90,16 +90,19 @@ class LiveCurves(keras.callbacks.Callback):
         from IPython.display import display
 
         if self._fig is None:
-            self._fig, self._axes = plt.subplots(1, len(self.metrics),
-                                                 figsize=(5 * len(self.metrics), 3.2),
-                                                 squeeze=False)
+            self._fig, self._axes = plt.subplots(
+                1, len(self.metrics), figsize=(5 * len(self.metrics), 3.2), squeeze=False
+            )
         for ax, m in zip(self._axes[0], self.metrics):
             ax.clear()
             for key, label in ((m, "train"), (f"val_{m}", "validation")):
                 if self.history.get(key):
                     ax.plot(self.steps[key], self.history[key], label=label)
-                    ax.annotate(f"{self.history[key][-1]:.4f}",
-                                (self.steps[key][-1], self.history[key][-1]), fontsize=8)
+                    ax.annotate(
+                        f"{self.history[key][-1]:.4f}",
+                        (self.steps[key][-1], self.history[key][-1]),
+                        fontsize=8,
+                    )
             ax.set_title(m)
             ax.set_xlabel(self.xlabel)
             ax.grid(alpha=0.3)
@@ -116,9 +119,17 @@ def _logs(history) -> dict:
     return history.history if hasattr(history, "history") else history
 
 
-def plot_histories(histories: dict, metrics=("val_accuracy", "val_loss"), *, ylim=None,
-                   xlabel: str = "epoch", x_scale: float = 1.0, titles=None, title=None,
-                   figsize=None):
+def plot_histories(
+    histories: dict,
+    metrics=("val_accuracy", "val_loss"),
+    *,
+    ylim=None,
+    xlabel: str = "epoch",
+    x_scale: float = 1.0,
+    titles=None,
+    title=None,
+    figsize=None,
+):
     """Several training runs on one chart: one panel per metric, one line per run.
 
     Args:
@@ -132,8 +143,9 @@ def plot_histories(histories: dict, metrics=("val_accuracy", "val_loss"), *, yli
     Returns the Figure; its axes are ``fig.axes`` in the order of `metrics`, so a
     notebook can annotate them.
     """
-    fig, axes = plt.subplots(1, len(metrics), figsize=figsize or (6 * len(metrics), 3.8),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(metrics), figsize=figsize or (6 * len(metrics), 3.8), squeeze=False
+    )
     for ax, m in zip(axes[0], metrics):
         for name, history in histories.items():
             values = _logs(history).get(m)
@@ -160,8 +172,13 @@ def plot_gap(histories: dict, metric: str = "accuracy", *, title: str | None = N
         logs = _logs(history)
         for key, style, where in ((metric, "--", "training"), (f"val_{metric}", "-", "test")):
             if logs.get(key):
-                ax.plot(np.arange(1, len(logs[key]) + 1), logs[key], style, color=colour,
-                        label=f"{name}: {where}")
+                ax.plot(
+                    np.arange(1, len(logs[key]) + 1),
+                    logs[key],
+                    style,
+                    color=colour,
+                    label=f"{name}: {where}",
+                )
     ax.set_xlabel("epoch")
     ax.set_ylabel(metric)
     ax.grid(alpha=0.3)

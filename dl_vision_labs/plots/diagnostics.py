@@ -26,20 +26,39 @@ def plot_confusion_matrix(y_true, y_pred, *, class_names=None, normalize: bool =
     threshold = shown.max() / 2
     for i in range(k):
         for j in range(k):
-            ax.text(j, i, f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]), ha="center",
-                    va="center", fontsize=7, color="white" if shown[i, j] > threshold else "black")
+            ax.text(
+                j,
+                i,
+                f"{shown[i, j]:.2f}" if normalize else str(cm[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if shown[i, j] > threshold else "black",
+            )
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     return fig, cm
 
 
-def show_matrices(matrices: dict, *, cmap: str = "Blues", fmt: str = "{:g}", size: float = 0.45,
-                  title: str | None = None):
+def show_matrices(
+    matrices: dict,
+    *,
+    cmap: str = "Blues",
+    fmt: str = "{:g}",
+    size: float = 0.45,
+    title: str | None = None,
+):
     """Small 2-D arrays side by side, one titled panel each, every cell's value written in it
     (for pictures of how a small operation moves numbers around); NaN cells stay blank."""
-    fig, axes = plt.subplots(1, len(matrices), squeeze=False, figsize=(
-        sum(size * np.shape(m)[1] + 0.6 for m in matrices.values()),
-        size * max(np.shape(m)[0] for m in matrices.values()) + 0.9))
+    fig, axes = plt.subplots(
+        1,
+        len(matrices),
+        squeeze=False,
+        figsize=(
+            sum(size * np.shape(m)[1] + 0.6 for m in matrices.values()),
+            size * max(np.shape(m)[0] for m in matrices.values()) + 0.9,
+        ),
+    )
     for ax, (name, m) in zip(axes[0], matrices.items()):
         m = np.asarray(m, dtype=float)
         finite = m[np.isfinite(m)]
@@ -47,8 +66,15 @@ def show_matrices(matrices: dict, *, cmap: str = "Blues", fmt: str = "{:g}", siz
         ax.imshow(np.abs(m), cmap=cmap, vmin=0, vmax=top or 1.0)
         for (i, j), v in np.ndenumerate(m):
             if np.isfinite(v):
-                ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=8,
-                        color="white" if top and abs(v) > 0.6 * top else "black")
+                ax.text(
+                    j,
+                    i,
+                    fmt.format(v),
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="white" if top and abs(v) > 0.6 * top else "black",
+                )
         ax.set_xticks(np.arange(m.shape[1] + 1) - 0.5, minor=True)
         ax.set_yticks(np.arange(m.shape[0] + 1) - 0.5, minor=True)
         ax.grid(which="minor", color="grey", linewidth=0.5)
@@ -103,8 +129,17 @@ def plot_activations(runs: dict, *, layer_labels=None, bins: int = 60, saturatio
     return fig
 
 
-def plot_decision_boundary(predict, X, y, *, ax=None, title: str | None = None,
-                           resolution: int = 200, margin: float = 0.2, cmap: str = "brg"):
+def plot_decision_boundary(
+    predict,
+    X,
+    y,
+    *,
+    ax=None,
+    title: str | None = None,
+    resolution: int = 200,
+    margin: float = 0.2,
+    cmap: str = "brg",
+):
     """The regions a 2-D classifier assigns to each class, and the points `X` on top.
 
     Args:
@@ -120,15 +155,25 @@ def plot_decision_boundary(predict, X, y, *, ax=None, title: str | None = None,
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 4))
     lo, hi = X.min(axis=0) - margin, X.max(axis=0) + margin
-    gx, gy = np.meshgrid(np.linspace(lo[0], hi[0], resolution),
-                         np.linspace(lo[1], hi[1], resolution))
+    gx, gy = np.meshgrid(
+        np.linspace(lo[0], hi[0], resolution), np.linspace(lo[1], hi[1], resolution)
+    )
     out = np.asarray(predict(np.c_[gx.ravel(), gy.ravel()].astype(X.dtype)))
     regions = (out.argmax(axis=1) if out.ndim == 2 else out).reshape(gx.shape)
     classes = int(max(regions.max(), y.max())) + 1
     levels = np.arange(classes + 1) - 0.5
     ax.contourf(gx, gy, regions, levels=levels, cmap=cmap, alpha=0.25)
-    ax.scatter(X[:, 0], X[:, 1], c=y, s=10, cmap=cmap, vmin=0, vmax=classes - 1,
-               edgecolors="k", linewidths=0.3)
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=y,
+        s=10,
+        cmap=cmap,
+        vmin=0,
+        vmax=classes - 1,
+        edgecolors="k",
+        linewidths=0.3,
+    )
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
@@ -184,23 +229,30 @@ def plot_graph(output, *, title: str | None = None, figsize=None):
     for col, layer in enumerate(layers):
         for row, node in enumerate(layer):
             where[id(node)] = (col, (len(layer) - 1) / 2 - row)  # centred vertically
-    for col, layer in enumerate(layers):
+    for layer in layers:
         for node in layer:
             x, y = where[id(node)]
             for parent in node._prev:
                 px, py = where[id(parent)]
-                ax.annotate("", xy=(x - 0.33, y), xytext=(px + 0.33, py),
-                            arrowprops=dict(arrowstyle="->", color="grey", lw=1))
+                ax.annotate(
+                    "",
+                    xy=(x - 0.33, y),
+                    xytext=(px + 0.33, py),
+                    arrowprops=dict(arrowstyle="->", color="grey", lw=1),
+                )
             op = getattr(node, "_op", "")
             name = getattr(node, "label", "") or ""
             head = f"{name} = {op}" if name and op else (name or op)
             ax.text(x, y + 0.17, head, ha="center", va="center", fontsize=9, weight="bold")
-            ax.text(x, y - 0.02, f"{node.data:.4g}", ha="center", va="center", fontsize=9,
-                    color="green")
-            ax.text(x, y - 0.2, f"{node.grad:.4g}", ha="center", va="center", fontsize=9,
-                    color="red")
-            ax.add_patch(plt.Rectangle((x - 0.33, y - 0.32), 0.66, 0.64, fill=False,
-                                       ec="black", lw=0.8))
+            ax.text(
+                x, y - 0.02, f"{node.data:.4g}", ha="center", va="center", fontsize=9, color="green"
+            )
+            ax.text(
+                x, y - 0.2, f"{node.grad:.4g}", ha="center", va="center", fontsize=9, color="red"
+            )
+            ax.add_patch(
+                plt.Rectangle((x - 0.33, y - 0.32), 0.66, 0.64, fill=False, ec="black", lw=0.8)
+            )
     ax.set_xlim(-0.5, len(layers) - 0.5)
     ax.set_ylim(-(height - 1) / 2 - 0.5, (height - 1) / 2 + 0.5)
     ax.axis("off")

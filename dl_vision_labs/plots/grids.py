@@ -19,19 +19,30 @@ def _as_image(img):
     return img
 
 
-def show_images(images, labels=None, predictions=None, *, class_names=None, ncols: int = 10,
-                size: float = 1.2, title: str | None = None):
+def show_images(
+    images,
+    labels=None,
+    predictions=None,
+    *,
+    class_names=None,
+    ncols: int = 10,
+    size: float = 1.2,
+    title: str | None = None,
+):
     """A grid of images, titled by `labels` (class numbers, or strings shown as they are).
     With `predictions`, each title reads "pred (true)" and wrong ones are red."""
     n = len(images)
     nrows = max(1, math.ceil(n / ncols))
     ncols = min(ncols, n) or 1
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False
+    )
+
     def name(label):  # a class number (named by class_names when given), or a title as is
         if isinstance(label, str):
             return label
         return class_names[int(label)] if class_names is not None else str(int(label))
+
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= n:
@@ -40,8 +51,11 @@ def show_images(images, labels=None, predictions=None, *, class_names=None, ncol
         ax.imshow(img, cmap="gray_r" if img.ndim == 2 else None)
         if predictions is not None and labels is not None:
             wrong = int(predictions[i]) != int(labels[i])
-            ax.set_title(f"{name(predictions[i])} ({name(labels[i])})", fontsize=8,
-                         color="red" if wrong else "black")
+            ax.set_title(
+                f"{name(predictions[i])} ({name(labels[i])})",
+                fontsize=8,
+                color="red" if wrong else "black",
+            )
         elif labels is not None:
             ax.set_title(name(labels[i]), fontsize=8)
     if title:
@@ -50,8 +64,16 @@ def show_images(images, labels=None, predictions=None, *, class_names=None, ncol
     return fig
 
 
-def show_mistakes(images, labels, predicted, *, n: int = 30, class_names=None, ncols: int = 10,
-                  what: str = "test images"):
+def show_mistakes(
+    images,
+    labels,
+    predicted,
+    *,
+    n: int = 30,
+    class_names=None,
+    ncols: int = 10,
+    what: str = "test images",
+):
     """Print how many of `predicted` differ from `labels`; show the first `n` of those images.
 
     Each title reads "prediction (truth)"; returns the Figure (None when nothing is wrong).
@@ -62,8 +84,13 @@ def show_mistakes(images, labels, predicted, *, n: int = 30, class_names=None, n
     if not len(wrong):
         return None
     shown = wrong[:n]
-    return show_images(np.asarray(images)[shown], labels[shown], predicted[shown],
-                       class_names=class_names, ncols=ncols)
+    return show_images(
+        np.asarray(images)[shown],
+        labels[shown],
+        predicted[shown],
+        class_names=class_names,
+        ncols=ncols,
+    )
 
 
 def show_weights(weights, *, image_shape=(28, 28), class_names=None, ncols: int = 10):
@@ -75,8 +102,9 @@ def show_weights(weights, *, image_shape=(28, 28), class_names=None, ncols: int 
     w = np.asarray(weights)
     classes = w.shape[-1]
     nrows = math.ceil(classes / ncols)
-    fig, axes = plt.subplots(nrows, min(ncols, classes), figsize=(1.4 * min(ncols, classes),
-                                                                 1.6 * nrows), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, min(ncols, classes), figsize=(1.4 * min(ncols, classes), 1.6 * nrows), squeeze=False
+    )
     for c, ax in enumerate(axes.flat):
         ax.axis("off")
         if c >= classes:
@@ -99,8 +127,16 @@ def mask_colours(classes: int = 11) -> np.ndarray:
     return np.array([(1.0, 1.0, 1.0)] + [tab[(c - 1) % 10] for c in range(1, classes)])
 
 
-def show_masks(images, masks, predicted=None, *, class_names=None, titles=None,
-               size: float = 1.5, title: str | None = None):
+def show_masks(
+    images,
+    masks,
+    predicted=None,
+    *,
+    class_names=None,
+    titles=None,
+    size: float = 1.5,
+    title: str | None = None,
+):
     """Scenes (top row), their true masks and, with `predicted`, the predicted masks and the
     pixels where the two differ (red), one scene per column; a legend names the colours."""
     images, masks = np.asarray(images), np.asarray(masks)
@@ -109,11 +145,15 @@ def show_masks(images, masks, predicted=None, *, class_names=None, titles=None,
         predicted = np.asarray(predicted)
         rows += [("predicted", predicted), ("errors (red)", None)]
     n = len(images)
-    classes = len(class_names) if class_names is not None else int(
-        max(masks.max(), 0 if predicted is None else predicted.max())) + 1
+    classes = (
+        len(class_names)
+        if class_names is not None
+        else int(max(masks.max(), 0 if predicted is None else predicted.max())) + 1
+    )
     colours = mask_colours(classes)
-    fig, axes = plt.subplots(len(rows), n, figsize=(size * n, size * len(rows) + 0.6),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        len(rows), n, figsize=(size * n, size * len(rows) + 0.6), squeeze=False
+    )
     for r, (label, labels) in enumerate(rows):
         for i in range(n):
             ax = axes[r, i]
@@ -131,10 +171,10 @@ def show_masks(images, masks, predicted=None, *, class_names=None, titles=None,
             if i == 0:
                 ax.set_ylabel(label, fontsize=8)
     names = class_names if class_names is not None else [str(c) for c in range(classes)]
-    handles = [plt.Rectangle((0, 0), 1, 1, facecolor=colours[c], edgecolor="grey")
-               for c in range(classes)]
-    fig.legend(handles, names, loc="lower center", ncol=min(classes, 11), fontsize=8,
-               frameon=False)
+    handles = [
+        plt.Rectangle((0, 0), 1, 1, facecolor=colours[c], edgecolor="grey") for c in range(classes)
+    ]
+    fig.legend(handles, names, loc="lower center", ncol=min(classes, 11), fontsize=8, frameon=False)
     if title:
         fig.suptitle(title)
     fig.tight_layout(rect=(0, 0.06, 1, 1))
@@ -147,8 +187,9 @@ def show_filters(kernels: dict, results: dict, *, size: float = 2.2):
     (e.g. a median, or a combination of results) gets an empty top panel. Colour results
     are clipped to 0..255; single-channel ones (edges) are shown in grey, scaled to their
     own range."""
-    fig, axes = plt.subplots(2, len(results), figsize=(size * len(results), 2 * size + 0.4),
-                             squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(results), figsize=(size * len(results), 2 * size + 0.4), squeeze=False
+    )
     for (label, image), top, bottom in zip(results.items(), axes[0], axes[1]):
         top.axis("off")
         bottom.axis("off")

@@ -24,16 +24,16 @@ from dl_vision_labs.check import core
 
 @dataclasses.dataclass(frozen=True)
 class Wrong:
-    fn: object       # the student's wrong answer (a function or a class)
-    words: str       # a regular expression the check's message must match
-    why: str = ""    # the mistake, for the test's id and failure message
+    fn: object  # the student's wrong answer (a function or a class)
+    words: str  # a regular expression the check's message must match
+    why: str = ""  # the mistake, for the test's id and failure message
 
 
 @dataclasses.dataclass(frozen=True)
 class Case:
-    run: Callable    # run(answer): calls the check, e.g. check.l2_distances or lambda fn: ...
-    right: list      # answers that must pass
-    wrong: list      # Wrong(...) answers that must fail with their words
+    run: Callable  # run(answer): calls the check, e.g. check.l2_distances or lambda fn: ...
+    right: list  # answers that must pass
+    wrong: list  # Wrong(...) answers that must fail with their words
 
 
 def verdict(call: Callable[[], None]) -> tuple[str, str]:
