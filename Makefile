@@ -1,6 +1,7 @@
 # Two commands do all the set-up on a fresh machine (see README):
 #   make run [NB="02 04"] [ARGS="--smoke"]   run notebooks headless, print the summary
-#   make test                                run the test suite
+#   make test                                run the test suite (make test-fast: the quick tier;
+#                                            make lint: ruff, as CI runs it)
 # Both create .venv (or reuse it) and install requirements when they changed.
 
 PYTHON ?= python3
@@ -15,7 +16,7 @@ PYTEST_ARGS ?= -n auto --durations=15
 export LABS_DATA_DIR ?= $(if $(wildcard ../shared/data/SHA256SUMS),$(abspath ../shared/data),)
 export TF_CPP_MIN_LOG_LEVEL ?= 1
 
-.PHONY: run test test-fast test-colab sync pin exercises setup
+.PHONY: run test test-fast test-colab lint sync pin exercises setup
 
 setup: $(STAMP)
 
@@ -37,6 +38,12 @@ test: $(STAMP)
 # tests/conftest.py fails a test here that starts one without the marker `slow`).
 test-fast: $(STAMP)
 	LABS_FAST_TIER=1 $(PY) -m pytest $(PYTEST_ARGS) -m "not colab and not notebook and not slow"
+
+# Lint and format check (ruff, settings in pyproject.toml): the package, tools, tests and
+# notebooks. `$(VENV)/bin/ruff format .` and `ruff check --fix .` repair most findings.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 # The notebooks on Colab's own package sets (colab/constraints-*.txt): a Python 3.13
 # environment per set, cached in ~/.cache/dl-vision-labs/colab-envs (tests/test_colab.py).

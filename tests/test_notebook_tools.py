@@ -1,6 +1,7 @@
 """tools/notebooks.py: stripping outputs (nbstripout) and atomic rewrites."""
 
 import nbformat
+import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from tools import notebooks
@@ -57,3 +58,16 @@ def test_sync_notebook_rewrites_atomically_and_is_idempotent(tmp_path):
     assert not nb.cells[2].outputs and "papermill" not in nb.metadata
     assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
     assert notebooks.sync_notebook(path, CFG) is False
+
+
+def test_one_entry_point_checks_by_default_and_refuses_unknown_commands(capsys, monkeypatch):
+    from tools import __main__ as cli
+    from tools import pin
+
+    monkeypatch.setattr(pin, "problems", lambda: ["the pin is stale"])
+    assert cli.main(["hygiene"]) == 0  # the notebooks as committed follow the conventions
+    assert "all notebooks follow the conventions" in capsys.readouterr().out
+    assert cli.main([]) == 1  # the default is `check`: hygiene and the pin
+    assert "the pin is stale" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="unknown command 'tets'"):
+        cli.main(["tets"])

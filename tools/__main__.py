@@ -2,6 +2,7 @@
 
     python -m tools [check]          # list what is stale: notebooks (badges, Setup cells,
                                      # outputs, metadata), colab_badges.md, exercises/, the pin
+    python -m tools hygiene          # the same without the pin (the pre-commit hook)
     python -m tools sync             # write it all: the pin, then the notebooks, the badges
                                      # file and exercises/ (after editing a lesson)
     python -m tools exercises [sync] # exercises/ only (checked unless `sync`)
@@ -17,7 +18,7 @@ from __future__ import annotations
 
 import sys
 
-COMMANDS = ("check", "sync", "exercises", "pin", "run", "colab")
+COMMANDS = ("check", "hygiene", "sync", "exercises", "pin", "run", "colab")
 
 
 def _report(found: list[str], fine: str) -> int:
@@ -63,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
         for name in notebooks.sync():
             print(f"updated {name}")
         return 0
-    return _report(notebooks.check() + pin.problems(), "all notebooks follow the conventions")
+    found = notebooks.check() + (pin.problems() if command == "check" else [])
+    return _report(found, "all notebooks follow the conventions")
 
 
 if __name__ == "__main__":

@@ -99,8 +99,8 @@ def student_code(source: str) -> tuple[str, list[str]]:
     for begin, end, name in reversed(blocks):
         pad = " " * _indent(lines[begin])
         lines[begin : end + 1] = [
-            f"{pad}# TODO exercise '{name}': your code, in place of this raise "
-            f'(hint: check.hint("{name}"))',
+            f"{pad}# TODO exercise '{name}': your code, in place of this raise",
+            f'{pad}# (a hint: check.hint("{name}"))',
             f"{pad}raise NotImplementedError(\"exercise '{name}' is not filled in yet\")",
         ]
     return "\n".join(lines), [name for _, _, name in blocks]
