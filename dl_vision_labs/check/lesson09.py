@@ -257,7 +257,13 @@ def gan(gan_class) -> None:
     d = Sequential([Input((4,)), layers.Dense(1)])
     g.set_weights([x.astype(F32) for x in w[:2]])
     d.set_weights([x.astype(F32) for x in w[2:]])
-    model = Checked(g, d, 3, d_steps=d_steps, real_label=a, seed=0)
+    try:
+        model = Checked(g, d, 3, d_steps=d_steps, real_label=a, seed=0)
+    except TypeError as err:
+        if "argument" not in str(err):
+            raise
+        raise Wrong(f"GAN(generator, discriminator, latent_dim, d_steps=2, real_label=0.8, "
+                    f"seed=0) failed ({err}): keep the notebook's __init__") from None
     model.compile(d_optimizer=optimizers.SGD(lr), g_optimizer=optimizers.SGD(lr))
     history = model.fit(real.astype(F32), batch_size=n, epochs=1, shuffle=False, verbose=0)
 

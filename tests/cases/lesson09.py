@@ -189,6 +189,11 @@ class NoGenerator(gan_class()):  # D trained, G never
         return {m.name: m.result() for m in self.metrics}
 
 
+class OldConstructor(gan_class()):  # an __init__ without real_label
+    def __init__(self, generator, discriminator, latent_dim, d_steps=1, seed=None):
+        super().__init__(generator, discriminator, latent_dim, d_steps=d_steps, seed=seed)
+
+
 GAN = Case(
     run=check.gan,
     right=[gan_class(),
@@ -210,6 +215,7 @@ GAN = Case(
         Wrong(gan_class(trackers=False, logs="raw"), "tracker was not updated",
               "trackers not updated"),
         Wrong(NoGenerator, "generator did not change", "G never trained"),
+        Wrong(OldConstructor, "keep the notebook's __init__", "no real_label argument"),
     ])
 
 
