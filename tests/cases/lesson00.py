@@ -10,6 +10,7 @@ from tests.cases import Case, Wrong
 
 # --- l2_distances ----------------------------------------------------------------------------
 
+
 def l2_expanded(A, B):  # the notebook's
     squared = (A**2).sum(axis=1)[:, None] + (B**2).sum(axis=1)[None, :] - 2 * A @ B.T
     return np.sqrt(np.maximum(squared, 0))
@@ -29,15 +30,21 @@ def l2_loops(A, B):
 
 def l2_keras_ops(A, B):  # a tensor, float32
     A, B = ops.convert_to_tensor(A, "float32"), ops.convert_to_tensor(B, "float32")
-    squared = (ops.sum(A * A, axis=1)[:, None] + ops.sum(B * B, axis=1)[None, :]
-               - 2 * ops.matmul(A, ops.transpose(B)))
+    squared = (
+        ops.sum(A * A, axis=1)[:, None]
+        + ops.sum(B * B, axis=1)[None, :]
+        - 2 * ops.matmul(A, ops.transpose(B))
+    )
     return ops.sqrt(ops.maximum(squared, 0.0))
 
 
 def l2_float64_einsum(A, B):
     A, B = A.astype(np.float64), B.astype(np.float64)
-    squared = (np.einsum("ij,ij->i", A, A)[:, None] + np.einsum("ij,ij->i", B, B)
-               - 2 * np.einsum("ik,jk->ij", A, B))
+    squared = (
+        np.einsum("ij,ij->i", A, A)[:, None]
+        + np.einsum("ij,ij->i", B, B)
+        - 2 * np.einsum("ik,jk->ij", A, B)
+    )
     return np.sqrt(np.clip(squared, 0, None))
 
 
@@ -73,6 +80,7 @@ def l2_no_return(A, B):
 
 
 # --- vote --------------------------------------------------------------------------------------
+
 
 def vote_table(neighbour_labels, classes=10):  # the notebook's
     counts = (neighbour_labels[:, :, None] == np.arange(classes)).sum(axis=1)
@@ -110,8 +118,9 @@ def vote_bincount_argmax(neighbour_labels, classes=10):
 
 
 def vote_largest_class(neighbour_labels, classes=10):
-    return np.array([classes - 1 - np.bincount(r, minlength=classes)[::-1].argmax()
-                     for r in neighbour_labels])
+    return np.array(
+        [classes - 1 - np.bincount(r, minlength=classes)[::-1].argmax() for r in neighbour_labels]
+    )
 
 
 def vote_first_label(neighbour_labels, classes=10):
@@ -128,8 +137,9 @@ def vote_tie_to_nearest_neighbour(neighbour_labels, classes=10):
 
 
 def vote_sorted_counter(neighbour_labels, classes=10):  # sorted is stable: the farthest tie
-    return np.array([sorted(Counter(r.tolist()).items(), key=lambda kv: kv[1])[-1][0]
-                     for r in neighbour_labels])
+    return np.array(
+        [sorted(Counter(r.tolist()).items(), key=lambda kv: kv[1])[-1][0] for r in neighbour_labels]
+    )
 
 
 def vote_column(neighbour_labels, classes=10):
@@ -142,6 +152,7 @@ def vote_sorts_in_place(neighbour_labels, classes=10):
 
 
 # --- svm_loss and softmax_loss -----------------------------------------------------------------
+
 
 def svm_vectorized(W, b, X, y, reg):  # the notebook's
     n = len(X)
@@ -183,8 +194,11 @@ def svm_keras_ops(W, b, X, y, reg):  # tensors
     positive = ops.cast(margins > 0, S.dtype)
     G = (positive - one_hot * ops.sum(positive, axis=1, keepdims=True)) / n
     loss = ops.sum(margins) / n + reg * ops.sum(ops.convert_to_tensor(W) ** 2)
-    return loss, ops.matmul(ops.transpose(ops.convert_to_tensor(X)), G) + 2 * reg * W, \
-        ops.sum(G, axis=0)
+    return (
+        loss,
+        ops.matmul(ops.transpose(ops.convert_to_tensor(X)), G) + 2 * reg * W,
+        ops.sum(G, axis=0),
+    )
 
 
 def _svm_with(W, b, X, y, reg, *, plus=0.0, grad_n=True, reg_grad=2.0, reg_b=False):
@@ -284,8 +298,11 @@ def softmax_logsumexp(W, b, X, y, reg):  # scipy's logsumexp, the global max als
     n = len(X)
     G = np.exp(log_p)
     G[np.arange(n), y] -= 1
-    return (-log_p[np.arange(n), y].mean() + reg * np.sum(W**2), X.T @ G / n + 2 * reg * W,
-            G.sum(axis=0) / n)
+    return (
+        -log_p[np.arange(n), y].mean() + reg * np.sum(W**2),
+        X.T @ G / n + 2 * reg * W,
+        G.sum(axis=0) / n,
+    )
 
 
 def softmax_naive_exp(W, b, X, y, reg):  # mathematically right, overflows at large scores
@@ -344,59 +361,106 @@ CASES = {
     "l2_distances": Case(
         run=check.l2_distances,
         right=[l2_expanded, l2_broadcast, l2_loops, l2_keras_ops, l2_float64_einsum],
-        wrong=[Wrong(l2_squared, r"differs from the reference.*squared distances.*square root",
-                     "no square root"),
-               Wrong(l2_transposed, r"transposed", "(len(B), len(A))"),
-               Wrong(l2_equal_sizes_only, r"could not be broadcast", "A − B row by row"),
-               Wrong(l2_not_clipped, r"NaN.*clip it to 0", "no clip before sqrt"),
-               Wrong(l2_manhattan, r"L1 distances", "L1 instead of L2"),
-               Wrong(l2_centres_in_place, r"changed its input A in place", "A -= mean"),
-               Wrong(l2_no_return, r"returned None", "no return")]),
+        wrong=[
+            Wrong(
+                l2_squared,
+                r"differs from the reference.*squared distances.*square root",
+                "no square root",
+            ),
+            Wrong(l2_transposed, r"transposed", "(len(B), len(A))"),
+            Wrong(l2_equal_sizes_only, r"could not be broadcast", "A − B row by row"),
+            Wrong(l2_not_clipped, r"NaN.*clip it to 0", "no clip before sqrt"),
+            Wrong(l2_manhattan, r"L1 distances", "L1 instead of L2"),
+            Wrong(l2_centres_in_place, r"changed its input A in place", "A -= mean"),
+            Wrong(l2_no_return, r"returned None", "no return"),
+        ],
+    ),
     "vote": Case(
         run=check.vote,
         right=[vote_table, vote_counter, vote_loops, vote_keras_ops],
-        wrong=[Wrong(vote_bincount_argmax, r"a tie goes to the class of the nearest.*smallest",
-                     "np.argmax of the counts: ties to the smallest class"),
-               Wrong(vote_largest_class, r"a tie goes to the class of the nearest.*largest",
-                     "ties to the largest class"),
-               Wrong(vote_first_label, r"first label \(the nearest neighbour only\)",
-                     "the nearest neighbour's label"),
-               Wrong(vote_tie_to_nearest_neighbour, r"a tie goes to the class of the nearest "
-                     r"neighbour among the tied classes|does not have the most votes",
-                     "a tie goes to row[0] even when it is not tied"),
-               Wrong(vote_sorted_counter, r"a tie goes to the class of the nearest",
-                     "sorted() keeps the farthest of the tied"),
-               Wrong(vote_column, r"shape \(8, 1\).*1-D", "a column, not a vector"),
-               Wrong(vote_sorts_in_place, r"changed its input neighbour_labels in place",
-                     "sorts the rows in place")]),
+        wrong=[
+            Wrong(
+                vote_bincount_argmax,
+                r"a tie goes to the class of the nearest.*smallest",
+                "np.argmax of the counts: ties to the smallest class",
+            ),
+            Wrong(
+                vote_largest_class,
+                r"a tie goes to the class of the nearest.*largest",
+                "ties to the largest class",
+            ),
+            Wrong(
+                vote_first_label,
+                r"first label \(the nearest neighbour only\)",
+                "the nearest neighbour's label",
+            ),
+            Wrong(
+                vote_tie_to_nearest_neighbour,
+                r"a tie goes to the class of the nearest "
+                r"neighbour among the tied classes|does not have the most votes",
+                "a tie goes to row[0] even when it is not tied",
+            ),
+            Wrong(
+                vote_sorted_counter,
+                r"a tie goes to the class of the nearest",
+                "sorted() keeps the farthest of the tied",
+            ),
+            Wrong(vote_column, r"shape \(8, 1\).*1-D", "a column, not a vector"),
+            Wrong(
+                vote_sorts_in_place,
+                r"changed its input neighbour_labels in place",
+                "sorts the rows in place",
+            ),
+        ],
+    ),
     "svm_loss": Case(
         run=check.svm_loss,
         right=[svm_vectorized, svm_loops, svm_keras_ops],
-        wrong=[Wrong(svm_counts_correct_class, r"1 too large.*correct class",
-                     "the correct class's margin counted"),
-               Wrong(svm_gradient_not_divided, r"n times too large",
-                     "loss divided by n, not the gradient"),
-               Wrong(svm_no_reg_gradient, r"lacks the gradient of the regularization",
-                     "no 2·reg·W in dW"),
-               Wrong(svm_reg_not_twice, r"2·reg·W, not reg·W", "reg·W instead of 2·reg·W"),
-               Wrong(svm_regularizes_b, r"b is not regularized", "reg·Σb² too"),
-               Wrong(svm_db_zero, r"gradient differs from the numerical one.* on b",
-                     "db = 0"),
-               Wrong(svm_db_not_summed, r"sum over the examples", "db per example"),
-               Wrong(svm_no_return, r"return \(loss, dW, db\).*return` is missing",
-                     "no return")]),
+        wrong=[
+            Wrong(
+                svm_counts_correct_class,
+                r"1 too large.*correct class",
+                "the correct class's margin counted",
+            ),
+            Wrong(
+                svm_gradient_not_divided,
+                r"n times too large",
+                "loss divided by n, not the gradient",
+            ),
+            Wrong(
+                svm_no_reg_gradient, r"lacks the gradient of the regularization", "no 2·reg·W in dW"
+            ),
+            Wrong(svm_reg_not_twice, r"2·reg·W, not reg·W", "reg·W instead of 2·reg·W"),
+            Wrong(svm_regularizes_b, r"b is not regularized", "reg·Σb² too"),
+            Wrong(svm_db_zero, r"gradient differs from the numerical one.* on b", "db = 0"),
+            Wrong(svm_db_not_summed, r"sum over the examples", "db per example"),
+            Wrong(svm_no_return, r"return \(loss, dW, db\).*return` is missing", "no return"),
+        ],
+    ),
     "softmax_loss": Case(
         run=check.softmax_loss,
         right=[softmax_vectorized, softmax_loops, softmax_log_softmax_ops, softmax_logsumexp],
-        wrong=[Wrong(softmax_naive_exp, r"overflows; subtract each row's largest score",
-                     "no max subtracted: NaN at large scores"),
-               Wrong(softmax_no_reg_in_loss, r"the loss differs.*lacks the regularization",
-                     "no reg·ΣW² in the loss"),
-               Wrong(softmax_column_max, r"not each column's", "max over axis 0"),
-               Wrong(softmax_log10, r"natural logarithm", "log10"),
-               Wrong(softmax_no_one_hot, r"P − one_hot\(y\)", "P instead of P − one_hot"),
-               Wrong(softmax_gradient_not_divided, r"n times too large", "gradient not / n"),
-               Wrong(softmax_no_reg_gradient, r"lacks the gradient of the regularization",
-                     "no 2·reg·W in dW"),
-               Wrong(softmax_summed_loss, r"summed; take the mean", "sum, not mean")]),
+        wrong=[
+            Wrong(
+                softmax_naive_exp,
+                r"overflows; subtract each row's largest score",
+                "no max subtracted: NaN at large scores",
+            ),
+            Wrong(
+                softmax_no_reg_in_loss,
+                r"the loss differs.*lacks the regularization",
+                "no reg·ΣW² in the loss",
+            ),
+            Wrong(softmax_column_max, r"not each column's", "max over axis 0"),
+            Wrong(softmax_log10, r"natural logarithm", "log10"),
+            Wrong(softmax_no_one_hot, r"P − one_hot\(y\)", "P instead of P − one_hot"),
+            Wrong(softmax_gradient_not_divided, r"n times too large", "gradient not / n"),
+            Wrong(
+                softmax_no_reg_gradient,
+                r"lacks the gradient of the regularization",
+                "no 2·reg·W in dW",
+            ),
+            Wrong(softmax_summed_loss, r"summed; take the mean", "sum, not mean"),
+        ],
+    ),
 }

@@ -11,6 +11,7 @@ from tests.cases import Case, Wrong
 
 # --- sigmoid_backward ------------------------------------------------------------------------
 
+
 def sigmoid_product(s, upstream):  # the notebook's
     return upstream * s * (1 - s)
 
@@ -62,6 +63,7 @@ def sigmoid_no_return(s, upstream):
 
 # --- value: a Value class without backward, then backward() written six ways ------------------
 
+
 class _Value:
     def __init__(self, data, _prev=(), _op=""):
         self.data, self.grad, self._prev, self._op = float(data), 0.0, _prev, _op
@@ -74,6 +76,7 @@ class _Value:
         def _backward():
             self.grad += out.grad
             other.grad += out.grad
+
         out._backward = _backward
         return out
 
@@ -84,6 +87,7 @@ class _Value:
         def _backward():
             self.grad += other.data * out.grad
             other.grad += self.data * out.grad
+
         out._backward = _backward
         return out
 
@@ -92,6 +96,7 @@ class _Value:
 
         def _backward():
             self.grad += k * self.data ** (k - 1) * out.grad
+
         out._backward = _backward
         return out
 
@@ -100,16 +105,30 @@ class _Value:
 
         def _backward():
             self.grad += out.data * out.grad
+
         out._backward = _backward
         return out
 
-    def __neg__(self): return self * -1
-    def __sub__(self, other): return self + (-other)
-    def __truediv__(self, other): return self * other**-1
-    def __radd__(self, other): return self + other
-    def __rmul__(self, other): return self * other
-    def __rsub__(self, other): return type(self)(other) - self
-    def __rtruediv__(self, other): return type(self)(other) / self
+    def __neg__(self):
+        return self * -1
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __truediv__(self, other):
+        return self * other**-1
+
+    def __radd__(self, other):
+        return self + other
+
+    def __rmul__(self, other):
+        return self * other
+
+    def __rsub__(self, other):
+        return type(self)(other) - self
+
+    def __rtruediv__(self, other):
+        return type(self)(other) / self
 
     def _post_order(self, seen=True):
         order, visited = [], set()
@@ -120,6 +139,7 @@ class _Value:
                 for parent in node._prev:
                     visit(parent)
                 order.append(node)
+
         visit(self)
         return order
 
@@ -238,6 +258,7 @@ class ValuePreOrder(_Value):  # appends a node before its parents: not a topolog
                 order.append(node)
                 for parent in node._prev:
                     visit(parent)
+
         visit(self)
         for node in order:
             node.grad = 0.0
@@ -247,6 +268,7 @@ class ValuePreOrder(_Value):  # appends a node before its parents: not a topolog
 
 
 # --- two_layer_forward, two_layer_backward, l2_regularization ---------------------------------
+
 
 def forward_vectorized(params, X):  # the notebook's
     hidden = np.maximum(0, X @ params["W1"] + params["b1"])
@@ -323,22 +345,34 @@ def backward_pre_activation_mask(params, dscores, cache):  # z >= 0 or z > 0: th
     X, hidden = cache
     z = X @ params["W1"] + params["b1"]
     dz = (dscores @ params["W2"].T) * (z >= 0)
-    return {"W1": X.T @ dz, "b1": dz.sum(axis=0), "W2": hidden.T @ dscores,
-            "b2": dscores.sum(axis=0)}
+    return {
+        "W1": X.T @ dz,
+        "b1": dz.sum(axis=0),
+        "W2": hidden.T @ dscores,
+        "b2": dscores.sum(axis=0),
+    }
 
 
 def backward_einsum(params, dscores, cache):
     X, hidden = cache
     dz = np.einsum("nc,hc->nh", dscores, params["W2"]) * (hidden > 0)
-    return {"W2": np.einsum("nh,nc->hc", hidden, dscores), "b2": np.einsum("nc->c", dscores),
-            "W1": np.einsum("nd,nh->dh", X, dz), "b1": np.einsum("nh->h", dz)}
+    return {
+        "W2": np.einsum("nh,nc->hc", hidden, dscores),
+        "b2": np.einsum("nc->c", dscores),
+        "W1": np.einsum("nd,nh->dh", X, dz),
+        "b1": np.einsum("nh->h", dz),
+    }
 
 
 def backward_keras_ops(params, dscores, cache):  # tensors
     X, hidden = cache
     dz = ops.matmul(dscores, ops.transpose(params["W2"])) * ops.cast(hidden > 0, "float64")
-    return {"W2": ops.matmul(ops.transpose(hidden), dscores), "b2": ops.sum(dscores, axis=0),
-            "W1": ops.matmul(ops.transpose(X), dz), "b1": ops.sum(dz, axis=0)}
+    return {
+        "W2": ops.matmul(ops.transpose(hidden), dscores),
+        "b2": ops.sum(dscores, axis=0),
+        "W1": ops.matmul(ops.transpose(X), dz),
+        "b1": ops.sum(dz, axis=0),
+    }
 
 
 def _backward_with(params, dscores, cache, mask="right"):
@@ -350,8 +384,12 @@ def _backward_with(params, dscores, cache, mask="right"):
         dhidden = dhidden * (hidden <= 0)
     elif mask == "post_relu_ge":
         dhidden = dhidden * (hidden >= 0)
-    return {"W2": hidden.T @ dscores, "b2": dscores.sum(axis=0), "W1": X.T @ dhidden,
-            "b1": dhidden.sum(axis=0)}
+    return {
+        "W2": hidden.T @ dscores,
+        "b2": dscores.sum(axis=0),
+        "W1": X.T @ dhidden,
+        "b1": dhidden.sum(axis=0),
+    }
 
 
 def backward_no_mask(params, dscores, cache):
@@ -393,8 +431,7 @@ def l2_notebook(params, reg):
 
 def l2_norms_and_zero_bias_grads(params, reg):  # zero gradients for the biases change nothing
     loss = reg * (np.linalg.norm(params["W1"]) ** 2 + np.linalg.norm(params["W2"]) ** 2)
-    grads = {k: (2 * reg * v if k.startswith("W") else np.zeros_like(v))
-             for k, v in params.items()}
+    grads = {k: (2 * reg * v if k.startswith("W") else np.zeros_like(v)) for k, v in params.items()}
     return loss, grads
 
 
@@ -404,8 +441,10 @@ def l2_keras_ops(params, reg):  # tensors
 
 
 def l2_vdot(params, reg):
-    return (reg * sum(float(np.vdot(params[k], params[k])) for k in ("W1", "W2")),
-            {k: params[k] * (2 * reg) for k in ("W1", "W2")})
+    return (
+        reg * sum(float(np.vdot(params[k], params[k])) for k in ("W1", "W2")),
+        {k: params[k] * (2 * reg) for k in ("W1", "W2")},
+    )
 
 
 def l2_half_gradient(params, reg):  # the old test's wrong answer
@@ -413,8 +452,10 @@ def l2_half_gradient(params, reg):  # the old test's wrong answer
 
 
 def l2_with_biases(params, reg):
-    return (reg * sum(np.sum(v**2) for v in params.values()),
-            {k: 2 * reg * v for k, v in params.items()})
+    return (
+        reg * sum(np.sum(v**2) for v in params.values()),
+        {k: 2 * reg * v for k, v in params.items()},
+    )
 
 
 def l2_without_reg(params, reg):
@@ -422,8 +463,7 @@ def l2_without_reg(params, reg):
 
 
 def l2_only_W1(params, reg):
-    return reg * np.sum(params["W1"] ** 2), {"W1": 2 * reg * params["W1"],
-                                             "W2": 0 * params["W2"]}
+    return reg * np.sum(params["W1"] ** 2), {"W1": 2 * reg * params["W1"], "W2": 0 * params["W2"]}
 
 
 def l2_gradient_without_reg(params, reg):
@@ -431,8 +471,10 @@ def l2_gradient_without_reg(params, reg):
 
 
 def l2_norms_not_squared(params, reg):
-    return (reg * (np.linalg.norm(params["W1"]) + np.linalg.norm(params["W2"])),
-            l2_notebook(params, reg)[1])
+    return (
+        reg * (np.linalg.norm(params["W1"]) + np.linalg.norm(params["W2"])),
+        l2_notebook(params, reg)[1],
+    )
 
 
 def l2_decays_in_place(params, reg):  # "weight decay" applied to the caller's weights
@@ -459,64 +501,92 @@ CASES = {
     "sigmoid_backward": Case(
         run=check.sigmoid_backward,
         right=[sigmoid_product, sigmoid_expanded, sigmoid_keras_ops, sigmoid_from_logit],
-        wrong=[Wrong(sigmoid_no_upstream, r"ignores the upstream", "no upstream"),
-               Wrong(sigmoid_twice, r"s is already σ\(d\)", "σ applied to the output again"),
-               Wrong(sigmoid_tanh, r"derivative of tanh", "1 − s²"),
-               Wrong(sigmoid_missing_s, r"a factor s is missing", "upstream·(1 − s)"),
-               Wrong(sigmoid_adds_upstream, r"do not add", "upstream + s(1 − s)"),
-               Wrong(sigmoid_in_place, r"changed its input s in place", "s *= 1 − s"),
-               Wrong(sigmoid_no_return, r"returned None", "no return")]),
+        wrong=[
+            Wrong(sigmoid_no_upstream, r"ignores the upstream", "no upstream"),
+            Wrong(sigmoid_twice, r"s is already σ\(d\)", "σ applied to the output again"),
+            Wrong(sigmoid_tanh, r"derivative of tanh", "1 − s²"),
+            Wrong(sigmoid_missing_s, r"a factor s is missing", "upstream·(1 − s)"),
+            Wrong(sigmoid_adds_upstream, r"do not add", "upstream + s(1 − s)"),
+            Wrong(sigmoid_in_place, r"changed its input s in place", "s *= 1 − s"),
+            Wrong(sigmoid_no_return, r"returned None", "no return"),
+        ],
+    ),
     "value": Case(
         run=check.value,
         right=[ValueRecursive, ValueIterative, ValueKahn],
-        wrong=[Wrong(ValueNoReset, r"changed after a second backward\(\).*reset every",
-                     "grads not reset"),
-               Wrong(ValueVisitsTwice, r"ran more than once", "no set of visited nodes"),
-               Wrong(ValueBreadthFirst, r"reverse topological order", "breadth first"),
-               Wrong(ValueNotReversed, r"reverse topological order",
-                     "topological order, not reversed"),
-               Wrong(ValueOneBeforeReset, r"own grad is 0 after backward\(\): set self.grad = 1.0",
-                     "self.grad = 1 before the reset"),
-               Wrong(ValuePreOrder, r"reverse topological order",
-                     "a node appended before its parents")]),
+        wrong=[
+            Wrong(
+                ValueNoReset, r"changed after a second backward\(\).*reset every", "grads not reset"
+            ),
+            Wrong(ValueVisitsTwice, r"ran more than once", "no set of visited nodes"),
+            Wrong(ValueBreadthFirst, r"reverse topological order", "breadth first"),
+            Wrong(
+                ValueNotReversed, r"reverse topological order", "topological order, not reversed"
+            ),
+            Wrong(
+                ValueOneBeforeReset,
+                r"own grad is 0 after backward\(\): set self.grad = 1.0",
+                "self.grad = 1 before the reset",
+            ),
+            Wrong(
+                ValuePreOrder, r"reverse topological order", "a node appended before its parents"
+            ),
+        ],
+    ),
     "two_layer_forward": Case(
         run=check.two_layer_forward,
         right=[forward_vectorized, forward_where, forward_loops, forward_keras_ops],
-        wrong=[Wrong(forward_no_relu, r"the scores differs.*no ReLU and no b1", "no ReLU, no b1"),
-               Wrong(forward_without_relu, r"no ReLU", "no ReLU"),
-               Wrong(forward_relu_on_scores, r"no ReLU after the last layer",
-                     "ReLU on the scores"),
-               Wrong(forward_no_b1, r"b1 is missing", "no b1"),
-               Wrong(forward_b1_after_relu, r"add b1 before the ReLU", "b1 after the ReLU"),
-               Wrong(forward_caches_pre_activation, r"before the ReLU; cache hidden",
-                     "the cache holds X·W1 + b1"),
-               Wrong(forward_no_return, r"return \(scores, cache\)", "no return")]),
+        wrong=[
+            Wrong(forward_no_relu, r"the scores differs.*no ReLU and no b1", "no ReLU, no b1"),
+            Wrong(forward_without_relu, r"no ReLU", "no ReLU"),
+            Wrong(forward_relu_on_scores, r"no ReLU after the last layer", "ReLU on the scores"),
+            Wrong(forward_no_b1, r"b1 is missing", "no b1"),
+            Wrong(forward_b1_after_relu, r"add b1 before the ReLU", "b1 after the ReLU"),
+            Wrong(
+                forward_caches_pre_activation,
+                r"before the ReLU; cache hidden",
+                "the cache holds X·W1 + b1",
+            ),
+            Wrong(forward_no_return, r"return \(scores, cache\)", "no return"),
+        ],
+    ),
     "two_layer_backward": Case(
         run=lambda fn: check.two_layer_backward(fn, forward_vectorized, _lesson_softmax_loss),
-        right=[backward_notebook, backward_pre_activation_mask, backward_einsum,
-               backward_keras_ops],
-        wrong=[Wrong(backward_no_mask, r"mask is missing", "no ReLU mask"),
-               Wrong(backward_mask_hidden_ge_0, r"mask is missing",
-                     "hidden >= 0 keeps everything"),
-               Wrong(backward_inverted_mask, r"mask is inverted", "hidden > 0 zeroed"),
-               Wrong(backward_db_not_summed, r"b2 has shape \(5, 3\).*sum over the examples",
-                     "db2 not summed over the batch"),
-               Wrong(backward_db_mean, r"sum of dscores over the batch, not the mean",
-                     "db2 mean"),
-               Wrong(backward_b1_zero, r"b1", "db1 = 0"),
-               Wrong(backward_dW2_transposed, r"W2 has shape \(3, 6\).*transposed",
-                     "dscores.T @ hidden"),
-               Wrong(backward_no_return, r"return a dict.*NoneType", "no return")]),
+        right=[
+            backward_notebook,
+            backward_pre_activation_mask,
+            backward_einsum,
+            backward_keras_ops,
+        ],
+        wrong=[
+            Wrong(backward_no_mask, r"mask is missing", "no ReLU mask"),
+            Wrong(backward_mask_hidden_ge_0, r"mask is missing", "hidden >= 0 keeps everything"),
+            Wrong(backward_inverted_mask, r"mask is inverted", "hidden > 0 zeroed"),
+            Wrong(
+                backward_db_not_summed,
+                r"b2 has shape \(5, 3\).*sum over the examples",
+                "db2 not summed over the batch",
+            ),
+            Wrong(backward_db_mean, r"sum of dscores over the batch, not the mean", "db2 mean"),
+            Wrong(backward_b1_zero, r"b1", "db1 = 0"),
+            Wrong(
+                backward_dW2_transposed, r"W2 has shape \(3, 6\).*transposed", "dscores.T @ hidden"
+            ),
+            Wrong(backward_no_return, r"return a dict.*NoneType", "no return"),
+        ],
+    ),
     "l2_regularization": Case(
         run=check.l2_regularization,
         right=[l2_notebook, l2_norms_and_zero_bias_grads, l2_keras_ops, l2_vdot],
-        wrong=[Wrong(l2_half_gradient, r"on W1: the gradient of reg·W² is 2·reg·W",
-                     "reg·W"),
-               Wrong(l2_with_biases, r"biases are not regularized", "biases in the penalty"),
-               Wrong(l2_without_reg, r"multiply the sum of squares by reg", "no reg"),
-               Wrong(l2_only_W1, r"covers W2 too", "W1 only"),
-               Wrong(l2_gradient_without_reg, r"multiply the gradient by reg", "2·W"),
-               Wrong(l2_norms_not_squared, r"square the norms", "‖W‖ not squared"),
-               Wrong(l2_decays_in_place, r"changed its input W1 in place", "W -= grad"),
-               Wrong(l2_no_return, r"return \(loss, grads\)", "no return")]),
+        wrong=[
+            Wrong(l2_half_gradient, r"on W1: the gradient of reg·W² is 2·reg·W", "reg·W"),
+            Wrong(l2_with_biases, r"biases are not regularized", "biases in the penalty"),
+            Wrong(l2_without_reg, r"multiply the sum of squares by reg", "no reg"),
+            Wrong(l2_only_W1, r"covers W2 too", "W1 only"),
+            Wrong(l2_gradient_without_reg, r"multiply the gradient by reg", "2·W"),
+            Wrong(l2_norms_not_squared, r"square the norms", "‖W‖ not squared"),
+            Wrong(l2_decays_in_place, r"changed its input W1 in place", "W -= grad"),
+            Wrong(l2_no_return, r"return \(loss, grads\)", "no return"),
+        ],
+    ),
 }

@@ -10,6 +10,7 @@ from tests.cases import Case, Wrong
 
 # --- conv_output_size ----------------------------------------------------------------------
 
+
 def size_floor_division(W, F, S, two_p):  # the notebook's
     return (W - F + two_p) // S + 1
 
@@ -63,6 +64,7 @@ def size_no_return(W, F, S, two_p):
 
 
 # --- conv_params and dense_params ----------------------------------------------------------
+
 
 def conv_with_bias(F, c_in, c_out):  # the notebook's
     return F * F * c_in * c_out + c_out
@@ -147,35 +149,47 @@ def dense_no_return(n_in, n_out):
 CASES = {
     "conv_output_size": Case(
         run=check.conv_output_size,
-        right=[size_floor_division, size_math_floor, size_count_positions, size_numpy_float,
-               size_ceil_form],
-        wrong=[Wrong(size_true_division, r"not a whole number.*round .* down with //",
-                     "/ instead of //"),
-               Wrong(size_rounded, r"2.67 was rounded up", "round instead of floor"),
-               Wrong(size_ceil, r"rounded up", "ceil instead of floor"),
-               Wrong(size_no_plus_one, r"the \+ 1 is missing", "no + 1"),
-               Wrong(size_doubles_two_p, r"already the whole padding 2P", "2·two_p"),
-               Wrong(size_half_padding, r"add all of it", "two_p // 2"),
-               Wrong(size_precedence, r"parenthesize", "W − F + two_p // S + 1"),
-               Wrong(size_no_return, r"returned None", "no return")]),
+        right=[
+            size_floor_division,
+            size_math_floor,
+            size_count_positions,
+            size_numpy_float,
+            size_ceil_form,
+        ],
+        wrong=[
+            Wrong(
+                size_true_division, r"not a whole number.*round .* down with //", "/ instead of //"
+            ),
+            Wrong(size_rounded, r"2.67 was rounded up", "round instead of floor"),
+            Wrong(size_ceil, r"rounded up", "ceil instead of floor"),
+            Wrong(size_no_plus_one, r"the \+ 1 is missing", "no + 1"),
+            Wrong(size_doubles_two_p, r"already the whole padding 2P", "2·two_p"),
+            Wrong(size_half_padding, r"add all of it", "two_p // 2"),
+            Wrong(size_precedence, r"parenthesize", "W − F + two_p // S + 1"),
+            Wrong(size_no_return, r"returned None", "no return"),
+        ],
+    ),
     "conv_params": Case(
         run=check.conv_params,
         right=[conv_with_bias, conv_factored, conv_numpy, conv_keras_itself],
-        wrong=[Wrong(conv_no_bias, r"Keras counts.*biases \(one per filter\) are missing",
-                     "no bias"),
-               Wrong(conv_no_c_in, r"F × F × c_in", "no c_in"),
-               Wrong(conv_bias_per_channel, r"not one per input channel",
-                     "a bias per input channel"),
-               Wrong(conv_one_bias, r"not one in all", "one bias in all"),
-               Wrong(conv_F_not_squared, r"F² weights per channel", "F, not F²"),
-               Wrong(conv_string, r"must return a number, got str", "a formatted string")]),
+        wrong=[
+            Wrong(conv_no_bias, r"Keras counts.*biases \(one per filter\) are missing", "no bias"),
+            Wrong(conv_no_c_in, r"F × F × c_in", "no c_in"),
+            Wrong(conv_bias_per_channel, r"not one per input channel", "a bias per input channel"),
+            Wrong(conv_one_bias, r"not one in all", "one bias in all"),
+            Wrong(conv_F_not_squared, r"F² weights per channel", "F, not F²"),
+            Wrong(conv_string, r"must return a number, got str", "a formatted string"),
+        ],
+    ),
     "dense_params": Case(
         run=check.dense_params,
         right=[dense_with_bias, dense_factored, dense_shapes, dense_keras_itself],
-        wrong=[Wrong(dense_no_bias, r"Keras counts.*biases \(one per neuron\) are missing",
-                     "no bias"),
-               Wrong(dense_bias_per_input, r"not one per input", "a bias per input"),
-               Wrong(dense_one_bias, r"not one in all", "one bias in all"),
-               Wrong(dense_sum, r"n_in × n_out weights", "n_in + n_out"),
-               Wrong(dense_no_return, r"returned None", "no return")]),
+        wrong=[
+            Wrong(dense_no_bias, r"Keras counts.*biases \(one per neuron\) are missing", "no bias"),
+            Wrong(dense_bias_per_input, r"not one per input", "a bias per input"),
+            Wrong(dense_one_bias, r"not one in all", "one bias in all"),
+            Wrong(dense_sum, r"n_in × n_out weights", "n_in + n_out"),
+            Wrong(dense_no_return, r"returned None", "no return"),
+        ],
+    ),
 }
