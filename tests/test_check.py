@@ -1,6 +1,7 @@
 """Checks of hand-written code against references."""
 
 import keras
+import numpy as np
 import pytest
 
 from dl_vision_labs import check
@@ -38,3 +39,12 @@ def test_importing_the_checks_changes_nothing_in_ipython_until_asked():
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
     )
     assert out.stdout.split() == ["True", "True", "True"], out.stdout + out.stderr
+
+
+def test_a_gradient_with_nan_is_wrong_not_passed():
+    from dl_vision_labs.check import core
+
+    numerical = np.array([1.0, 2.0])
+    with pytest.raises(core.Wrong, match="NaN or infinity"):
+        core._compare_gradient(np.array([1.0, np.nan]), numerical, "W")
+    core._compare_gradient(np.array([1.0, 2.0]), numerical, "W")  # right: no error

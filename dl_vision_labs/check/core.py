@@ -235,6 +235,8 @@ def _compare_gradient(got, numerical: np.ndarray, name: str, tolerance: float = 
     got = _np(got)
     if got.shape != numerical.shape:
         raise Wrong(f"the gradient of {name} has shape {got.shape}, expected {numerical.shape}")
+    if not np.all(np.isfinite(got)):  # NaN > tolerance is False: test it first
+        raise Wrong(f"the gradient of {name} contains NaN or infinity")
     rel = np.abs(got - numerical) / np.maximum(np.abs(got) + np.abs(numerical), 1e-8)
     if rel.max() > tolerance:
         i = np.unravel_index(np.argmax(rel), rel.shape)
