@@ -164,8 +164,8 @@ CASES = {
         wrong=[
             Wrong(lambda Yt, Y: -tf.reduce_mean(tf.reduce_sum(Yt * tf.math.log(Y), axis=1)),
                   r"one number for the batch \(the mean", "averaged over the batch"),
-            Wrong(lambda Yt, Y: -tf.reduce_sum(Yt * tf.math.log(Y)), r"one number for the batch \(the sum",
-                  "no axis"),
+            Wrong(lambda Yt, Y: -tf.reduce_sum(Yt * tf.math.log(Y)),
+                  r"one number for the batch \(the sum", "no axis"),
             Wrong(lambda Yt, Y: -tf.reduce_sum(Yt * tf.math.log(Y), axis=0),
                   r"one per class.*not over the batch", "axis 0"),
             Wrong(lambda Yt, Y: tf.reduce_sum(Yt * tf.math.log(Y), axis=1),
