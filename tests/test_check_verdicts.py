@@ -63,3 +63,19 @@ def test_a_wrong_answer_fails_and_names_the_mistake(name, i):
     assert re.search(case.words, message), (
         f"{case.why}: the message does not match {case.words!r}: {message}"
     )
+
+
+def _unfilled(name):
+    def fn(*args, **kwargs):
+        raise NotImplementedError(f"exercise '{name}' is not filled in yet")
+
+    return fn
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_an_unfilled_exercise_says_so_and_names_its_hint(name):
+    from tests.cases import verdict
+
+    status, message = verdict(lambda: CASES[name].run(_unfilled(name)))
+    assert status == check.NOT_FILLED, message
+    assert message.startswith("not filled in yet") and f"check.hint('{name}')" in message
