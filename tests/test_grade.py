@@ -244,3 +244,31 @@ def test_the_command_line(tmp_path):
     usage = subprocess.run([*run, str(tmp_path / "missing")], capture_output=True, text=True)
     assert usage.returncode == 2
     assert json.loads(json.dumps(done.stdout))  # printable
+
+
+@pytest.mark.slow
+def test_the_teachers_notebook_grades_a_zip_headlessly(tmp_path):
+    import papermill
+
+    from tools.common import ROOT
+
+    path = ROOT / "teachers" / "grade_a_class.ipynb"
+    committed = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") for c in committed.cells if c.cell_type == "code")
+    import zipfile
+
+    with zipfile.ZipFile(tmp_path / "class.zip", "w") as archive:
+        archive.writestr("anna.ipynb", nbformat.writes(grading.complete("04")))
+        archive.writestr("ben.ipynb", nbformat.writes(grading.with_solutions("04", set())))
+    grades = tmp_path / "grades"
+    papermill.execute_notebook(  # raises if a cell fails
+        str(path),
+        str(tmp_path / "executed.ipynb"),
+        parameters={"SUBMISSIONS": str(tmp_path / "class.zip"), "OUT": str(grades)},
+        cwd=str(tmp_path),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    assert (tmp_path / "grades.zip").is_file()
+    book = gradebook(grades)
+    assert (book["anna.ipynb"]["total"], book["ben.ipynb"]["total"]) == ("3/3", "0/3")
