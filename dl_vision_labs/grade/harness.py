@@ -165,6 +165,10 @@ def _check(exercise: dict, namespace: dict) -> tuple[str, str]:
     return entry["status"], entry["message"]
 
 
+def _no_display(*objects, **options) -> None:
+    """IPython's display(), which a cell may call: nothing is shown while grading."""
+
+
 def main(argv: list[str]) -> int:
     plan_path, results_path, work = argv[:3]
     with open(plan_path, encoding="utf-8") as f:
@@ -182,7 +186,7 @@ def main(argv: list[str]) -> int:
     if plan.get("probe"):
         return 0
     cells = {int(k): v for k, v in plan["cells"].items()}
-    namespace = {"__name__": "__main__", "__builtins__": __builtins__}
+    namespace = {"__name__": "__main__", "__builtins__": __builtins__, "display": _no_display}
     failed: dict[int, str] = {}
     ran: set[int] = set()
     skip = set(plan.get("skip", []))
