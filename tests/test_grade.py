@@ -126,6 +126,10 @@ def gradebook(out):
 
 def test_lessons_json_is_what_the_lessons_make():
     assert grading.stale() == []
+
+
+@pytest.mark.slow  # importing the checks imports TensorFlow, which starts a subprocess
+def test_the_hints_are_the_checks_own():
     from dl_vision_labs.check import REGISTRY
 
     for lesson in lessons().values():
