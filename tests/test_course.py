@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = notebooks.notebook_paths()
 NUMBERS = {p.name[:2] for p in NOTEBOOKS}
 STEMS = {p.stem for p in NOTEBOOKS}
-MIN_LINES = 6  # a run of this many shared code lines is a copy
+MIN_LINES = 6  # a run of this many shared statements is a copy
 
 # "notebook 04", "notebooks 03 and 05", "Notebooks 00–07", "04's", workdir("05_batch_normalization")
 _NAMED = re.compile(r"\b[Nn]otebooks?\s+(\d{2}(?:(?:\s*(?:,|and|or|–|-|to)\s*)\d{2})*)")
@@ -75,63 +75,46 @@ def test_notebook_folder_names_are_notebooks_that_exist():
 # --- copied code between notebooks -------------------------------------------------------
 
 
+_KEYWORDS = {
+    "def", "class", "return", "for", "in", "if", "else", "elif", "with", "as", "while",
+    "lambda", "not", "and", "or", "None", "True", "False",
+}  # fmt: skip
+_SKIPPED = (tokenize.NL, tokenize.COMMENT, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+
+
+def _statements(source: str) -> list[list[tokenize.TokenInfo]]:
+    """The logical lines of a cell (a statement the formatter spreads over several lines is
+    one), as tokens without comments; magics and shell lines left out."""
+    lines = ["" if ln.lstrip().startswith(("%", "!")) else ln for ln in source.splitlines()]
+    statements, current = [], []
+    try:
+        for token in tokenize.generate_tokens(io.StringIO("\n".join(lines) + "\n").readline):
+            if token.type == tokenize.NEWLINE:
+                statements.append(current)
+                current = []
+            elif token.type not in _SKIPPED:
+                current.append(token)
+    except (tokenize.TokenError, IndentationError, SyntaxError):
+        statements.append(current)
+    return [s for s in statements if s]
+
+
 def _normalized_lines(source: str, *, shape: bool) -> list[str]:
-    """Code lines without blanks, comments, imports, magics and lone punctuation, white space
+    """A cell's statements, one line each, without comments, imports and magics, white space
     folded; with `shape`, names, strings and numbers replaced by placeholders."""
+    kinds = {tokenize.NAME: "N", tokenize.STRING: "S", tokenize.NUMBER: "0"}
     out = []
-    for line in source.splitlines():
-        text = line.strip()
-        if (
-            not text
-            or text.startswith(("#", "%", "!", "import ", "from "))
-            or not re.search(r"\w", text)
-        ):
+    for tokens in _statements(source):
+        if tokens[0].string in ("import", "from"):
             continue
-        if shape:
-            tokens = []  # a line of a longer statement ends in an error: keep what came before
-            try:
-                for token in tokenize.generate_tokens(io.StringIO(text).readline):
-                    tokens.append(token)
-            except (tokenize.TokenError, IndentationError, SyntaxError):
-                if not tokens:  # nothing to read as code: compare it as text
-                    tokens = [tokenize.TokenInfo(tokenize.OP, text, (1, 0), (1, 0), text)]
-            kinds = {tokenize.NAME: "N", tokenize.STRING: "S", tokenize.NUMBER: "0"}
-            keywords = {
-                "def",
-                "class",
-                "return",
-                "for",
-                "in",
-                "if",
-                "else",
-                "elif",
-                "with",
-                "as",
-                "while",
-                "lambda",
-                "not",
-                "and",
-                "or",
-                "None",
-                "True",
-                "False",
-            }
-            text = " ".join(
+        out.append(
+            " ".join(
                 t.string
-                if t.type == tokenize.NAME and t.string in keywords
+                if not shape or (t.type == tokenize.NAME and t.string in _KEYWORDS)
                 else kinds.get(t.type, t.string)
                 for t in tokens
-                if t.type
-                not in (
-                    tokenize.NEWLINE,
-                    tokenize.NL,
-                    tokenize.ENDMARKER,
-                    tokenize.COMMENT,
-                    tokenize.INDENT,
-                    tokenize.DEDENT,
-                )
             )
-        out.append(" ".join(text.split()))
+        )
     return out
 
 
@@ -183,8 +166,8 @@ def test_shared_runs_finds_a_copy_and_ignores_short_ones():
 @pytest.mark.parametrize("a, b", list(combinations(NOTEBOOKS, 2)), ids=lambda p: p.name[:2])
 def test_no_code_copied_between_notebooks(a, b, shape):
     """What two notebooks need is one package function, not a copied cell: no run of six
-    code lines or more is the same in two notebooks, to the letter or but for names and
-    values."""
+    statements or more (a call the formatter spreads over lines is one) is the same in two
+    notebooks, to the letter or but for names and values."""
     code_a, code_b = _code(a, shape=shape), _code(b, shape=shape)
     text_a = _code(a, shape=False, parameters=not shape)
     runs = shared_runs(code_a, code_b)

@@ -4,21 +4,23 @@
                                      # outputs, metadata), colab_badges.md, exercises/, the pin
     python -m tools hygiene          # the same without the pin (the pre-commit hook)
     python -m tools sync             # write it all: the pin, then the notebooks, the badges
-                                     # file and exercises/ (after editing a lesson)
+                                     # file, exercises/ and the grader's lessons.json
     python -m tools exercises [sync] # exercises/ only (checked unless `sync`)
     python -m tools pin [write]      # the commit the Setup cells install (tools/pin.py)
+    python -m tools grading [sync|benchmark]  # the grader's lessons.json; grading 30 students
     python -m tools run [ARGS]       # the headless runner (tools/runner.py; --help)
     python -m tools colab [ARGS]     # Colab's package sets (tools/colab.py; --help)
 
 Modules: `common` (the shared ground, a leaf), `notebooks` (lesson hygiene), `exercises`
-(the student versions), `pin`, `runner`, `colab`.
+(the student versions), `pin`, `grading` (the grader's lessons.json, its benchmark),
+`runner`, `colab`.
 """
 
 from __future__ import annotations
 
 import sys
 
-COMMANDS = ("check", "hygiene", "sync", "exercises", "pin", "run", "colab")
+COMMANDS = ("check", "hygiene", "sync", "exercises", "pin", "grading", "run", "colab")
 
 
 def _report(found: list[str], fine: str) -> int:
@@ -46,6 +48,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools import pin
 
         return pin.main(argv)
+    if command == "grading":
+        from tools import grading
+
+        return grading.main(argv)
     if command == "exercises":
         from tools import exercises
 
@@ -57,14 +63,16 @@ def main(argv: list[str] | None = None) -> int:
             m for p in exercises.exercise_paths() for m in exercises.problems(p)
         ]
         return _report(found, "exercises/ is what the generator makes from the lessons")
-    from tools import notebooks, pin
+    from tools import grading, notebooks, pin
 
     if command == "sync":
         pin.main(["write"])
         for name in notebooks.sync():
             print(f"updated {name}")
+        for path in grading.write():
+            print(f"updated {path.relative_to(grading.ROOT)}")
         return 0
-    found = notebooks.check() + (pin.problems() if command == "check" else [])
+    found = notebooks.check() + grading.stale() + (pin.problems() if command == "check" else [])
     return _report(found, "all notebooks follow the conventions")
 
 

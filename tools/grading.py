@@ -77,7 +77,7 @@ def stale() -> list[str]:
     if not PATH.is_file():
         return [f"{name} is missing"]
     if PATH.read_text(encoding="utf-8") != expected_text():
-        return [f"{name} is out of date (python -m tools.grading sync)"]
+        return [f"{name} is out of date (python -m tools sync)"]
     return []
 
 

@@ -74,12 +74,15 @@ def setup_source(cfg: dict | None = None, url: str | None = None) -> str:
         "# version these lessons were tested with (Colab's own TensorFlow, Keras, NumPy and\n"
         "# JAX stay as they are).\n"
         "import importlib.util\n"
+        "\n"
         "try:\n"
         "    import dl_vision_labs\n"
         "except ModuleNotFoundError:\n"
         f'    extra = "" if importlib.util.find_spec("tensorflow") else "[{NO_TENSORFLOW_EXTRA}]"\n'
         "    if extra:\n"
-        f'        print("{NO_TENSORFLOW_NOTE}")\n'
+        "        print(\n"
+        f'            "{NO_TENSORFLOW_NOTE}"\n'
+        "        )\n"
         f'    %pip install -q "{requirement}"\n'
         "    importlib.invalidate_caches()\n"
         "    import dl_vision_labs\n"

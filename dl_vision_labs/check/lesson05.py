@@ -4,7 +4,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
-from .core import _compare, exercise, _np, Wrong
+from .core import Wrong, _compare, _np, exercise
 
 
 def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
@@ -27,21 +27,32 @@ def compare_batch_norm(layer_class, *, seed: int = 0, steps: int = 3) -> dict:
         ours.build(shape)
         ref.build(shape)
         channels = shape[-1]
-        ref.set_weights([rng.uniform(0.5, 2, channels), rng.normal(size=channels),
-                         np.zeros(channels), np.ones(channels)])
+        ref.set_weights(
+            [
+                rng.uniform(0.5, 2, channels),
+                rng.normal(size=channels),
+                np.zeros(channels),
+                np.ones(channels),
+            ]
+        )
         ours.set_weights(ref.get_weights())
-        batch = lambda: (rng.normal(size=shape) * 3 + 2).astype("float32")  # noqa: E731
         train_gap = 0.0
         for _ in range(steps):
-            x = batch()
+            x = (rng.normal(size=shape) * 3 + 2).astype("float32")
             y_ours, y_ref = ours(x, training=True), ref(x, training=True)
-            train_gap = max(train_gap, float(np.abs(ops.convert_to_numpy(y_ours - y_ref)).max()),
-                            *(float(np.abs(a - b).max())
-                              for a, b in zip(ours.get_weights(), ref.get_weights())))
-        x = batch()
+            train_gap = max(
+                train_gap,
+                float(np.abs(ops.convert_to_numpy(y_ours - y_ref)).max()),
+                *(
+                    float(np.abs(a - b).max())
+                    for a, b in zip(ours.get_weights(), ref.get_weights())
+                ),
+            )
+        x = (rng.normal(size=shape) * 3 + 2).astype("float32")
         gaps[f"{kind}, training"] = train_gap
-        gaps[f"{kind}, inference"] = float(np.abs(ops.convert_to_numpy(
-            ours(x, training=False) - ref(x, training=False))).max())
+        gaps[f"{kind}, inference"] = float(
+            np.abs(ops.convert_to_numpy(ours(x, training=False) - ref(x, training=False))).max()
+        )
     return gaps
 
 
@@ -51,14 +62,18 @@ def _traced(fn, *args):
     try:
         if backend == "tensorflow":
             import tensorflow as tf
+
             return tf.function(fn)(*args)
         if backend == "jax":
             import jax
+
             return jax.jit(fn)(*args)
     except Exception as err:  # noqa: BLE001 (the student's function, compiled here)
-        raise Wrong(f"it gives the right numbers on arrays but fails on the symbolic tensors "
-                    f"that fit compiles ({type(err).__name__}): compute with keras.ops "
-                    "(ops.mean, ops.var, ops.sqrt), not NumPy") from None
+        raise Wrong(
+            f"it gives the right numbers on arrays but fails on the symbolic tensors "
+            f"that fit compiles ({type(err).__name__}): compute with keras.ops "
+            "(ops.mean, ops.var, ops.sqrt), not NumPy"
+        ) from None
     return fn(*args)
 
 
@@ -73,8 +88,10 @@ def _moments_mistake(got_mean, got_var, x, axes) -> str:
         return "the mean and the variance are swapped: return (mean, variance)"
     if close(got_var, x.var(axis=axes, ddof=1)):
         n = x.size // x.shape[-1]
-        return (f"the variance divides by n − 1 = {n - 1} (unbiased, ddof=1); batch "
-                f"normalization divides by n = {n}")
+        return (
+            f"the variance divides by n − 1 = {n - 1} (unbiased, ddof=1); batch "
+            f"normalization divides by n = {n}"
+        )
     if close(got_var, x.std(axis=axes)):
         return "it returns the standard deviation, not the variance"
     return ""
@@ -83,7 +100,8 @@ def _moments_mistake(got_mean, got_var, x, axes) -> str:
 @exercise(
     "Every axis but the last: axes = list(range(len(x.shape) - 1)), i.e. [0] for "
     "[batch, n] and [0, 1, 2] for [batch, height, width, n]; then ops.moments(x, "
-    "axes=axes) returns (mean, variance).")
+    "axes=axes) returns (mean, variance)."
+)
 def batch_moments(fn) -> None:
     """`fn(x)` -> (mean, variance) over every axis but the last, dense and conv inputs, on
     tensors (also compiled, as in fit)."""
@@ -103,43 +121,56 @@ def batch_moments(fn) -> None:
             if value.shape == channels:
                 continue
             if value.shape == shape[1:] and kind == "conv":
-                why = ("one per channel: it averages over axis 0 only; average over the "
-                       "batch, height and width, every axis but the last")
+                why = (
+                    "one per channel: it averages over axis 0 only; average over the "
+                    "batch, height and width, every axis but the last"
+                )
             elif value.shape == (1,) * (len(shape) - 1) + channels:
-                why = "keepdims=True keeps the averaged axes; the moving averages need shape " \
-                      f"{channels}"
+                why = (
+                    "keepdims=True keeps the averaged axes; the moving averages need shape "
+                    f"{channels}"
+                )
             else:
                 why = "one per channel: average over every axis but the last"
-            raise Wrong(f"the {what} of a {kind} input {shape} has shape {value.shape}, "
-                        f"expected {channels} ({why})")
+            raise Wrong(
+                f"the {what} of a {kind} input {shape} has shape {value.shape}, "
+                f"expected {channels} ({why})"
+            )
         mistake = _moments_mistake(*got, x64, axes)
         if mistake:
             raise Wrong(f"{kind} input {shape}: {mistake}")
         _compare(got[0], x64.mean(axis=axes), f"the mean of a {kind} input", atol=1e-5)
         _compare(got[1], x64.var(axis=axes), f"the variance of a {kind} input", atol=1e-5)
         compiled = _traced(fn, _tensor(x))
-        _compare(compiled[1], x64.var(axis=axes), f"the compiled variance of a {kind} input",
-                 atol=1e-5)
+        _compare(
+            compiled[1], x64.var(axis=axes), f"the compiled variance of a {kind} input", atol=1e-5
+        )
 
 
 def _normalize_variants(x, mean, var, alpha, beta, eps) -> dict[str, np.ndarray]:
     return {
-        "epsilon is added outside the square root: √(variance + ε), not √variance + ε":
-            alpha * (x - mean) / (np.sqrt(var) + eps) + beta,
-        "it divides by the variance; divide by the standard deviation √(variance + ε)":
-            alpha * (x - mean) / (var + eps) + beta,
-        "alpha and beta are swapped: alpha scales, beta shifts (alpha · x̂ + beta)":
-            beta * (x - mean) / np.sqrt(var + eps) + alpha,
-        "alpha and beta are left out: return alpha · x̂ + beta":
-            (x - mean) / np.sqrt(var + eps),
-        "it uses ε = 0.001 whatever the epsilon argument":
-            alpha * (x - mean) / np.sqrt(var + 1e-3) + beta,
+        "epsilon is added outside the square root: √(variance + ε), not √variance + ε": alpha
+        * (x - mean)
+        / (np.sqrt(var) + eps)
+        + beta,
+        "it divides by the variance; divide by the standard deviation √(variance + ε)": alpha
+        * (x - mean)
+        / (var + eps)
+        + beta,
+        "alpha and beta are swapped: alpha scales, beta shifts (alpha · x̂ + beta)": beta
+        * (x - mean)
+        / np.sqrt(var + eps)
+        + alpha,
+        "alpha and beta are left out: return alpha · x̂ + beta": (x - mean) / np.sqrt(var + eps),
+        "it uses ε = 0.001 whatever the epsilon argument": alpha * (x - mean) / np.sqrt(var + 1e-3)
+        + beta,
     }
 
 
 @exercise(
     "x_hat = (x − mean) / ops.sqrt(variance + epsilon); return alpha * x_hat + beta "
-    "(broadcasting applies the per-channel values everywhere).")
+    "(broadcasting applies the per-channel values everywhere)."
+)
 def normalize(fn) -> None:
     """`fn(x, mean, variance, alpha, beta, epsilon)`: alpha·(x − mean)/√(variance + ε) + beta,
     on tensors (also compiled), with variances near 0 where ε matters."""
@@ -156,14 +187,24 @@ def normalize(fn) -> None:
             raise Wrong("it returns nothing (a `return` is missing)")
         got = _np(out)
         if got.shape == want.shape and not np.all(np.isfinite(got)):
-            raise Wrong("the output has NaN or infinity where the variance is 0: add epsilon "
-                        "inside the square root, √(variance + ε)")
+            raise Wrong(
+                "the output has NaN or infinity where the variance is 0: add epsilon "
+                "inside the square root, √(variance + ε)"
+            )
         for mistake, value in _normalize_variants(x, mean, var, alpha, beta, eps).items():
-            if got.shape == want.shape and np.allclose(got, value, rtol=1e-4, atol=1e-4) \
-                    and not np.allclose(got, want, rtol=1e-4, atol=1e-4):
+            if (
+                got.shape == want.shape
+                and np.allclose(got, value, rtol=1e-4, atol=1e-4)
+                and not np.allclose(got, want, rtol=1e-4, atol=1e-4)
+            ):
                 raise Wrong(f"for x of shape {shape}, ε = {eps}: {mistake}")
-        _compare(got, want, f"the normalized output (x of shape {shape}, ε = {eps})",
-                 rtol=1e-4, atol=1e-4)
+        _compare(
+            got,
+            want,
+            f"the normalized output (x of shape {shape}, ε = {eps})",
+            rtol=1e-4,
+            atol=1e-4,
+        )
         compiled = _traced(fn, *(_tensor(v) for v in args), eps)
         _compare(compiled, want, "the compiled normalized output", rtol=1e-4, atol=1e-4)
 
@@ -185,8 +226,7 @@ def _norm(x, mean, var, alpha, beta, eps):
 
 
 def _check_layer(layer_class, kind, shape, momentum, epsilon, rng) -> None:
-    layer = layer_class() if momentum is None else layer_class(momentum=momentum,
-                                                               epsilon=epsilon)
+    layer = layer_class() if momentum is None else layer_class(momentum=momentum, epsilon=epsilon)
     m, eps = momentum or 0.99, epsilon or 1e-3
     said = f"{kind} input {shape}" + (f", momentum={m}, epsilon={eps}" if momentum else "")
     layer.build(shape)
@@ -201,41 +241,64 @@ def _check_layer(layer_class, kind, shape, momentum, epsilon, rng) -> None:
         x = (rng.normal(size=shape) * scale + 2).astype("float32").astype(np.float64)
         mean, var = x.mean(axis=axes), x.var(axis=axes)
         want = [m * old + (1 - m) * new for old, new in zip(moving, (mean, var))]
-        in_training = ("in training it normalizes with the moving averages; training uses the "
-                       "batch's mean and variance")
-        _expect(layer(x.astype("float32"), training=True), _norm(x, mean, var, alpha, beta, eps),
-                f"{said}, training step {step}: the output", {
-                    in_training: _norm(x, *moving, alpha, beta, eps),
-                    in_training + " ": _norm(x, *want, alpha, beta, eps)})
+        in_training = (
+            "in training it normalizes with the moving averages; training uses the "
+            "batch's mean and variance"
+        )
+        _expect(
+            layer(x.astype("float32"), training=True),
+            _norm(x, mean, var, alpha, beta, eps),
+            f"{said}, training step {step}: the output",
+            {
+                in_training: _norm(x, *moving, alpha, beta, eps),
+                in_training + " ": _norm(x, *want, alpha, beta, eps),
+            },
+        )
         got = [w.astype(np.float64) for w in layer.get_weights()[2:]]
         mistakes = {
             "they did not change: training must update the moving averages with "
             ".assign(...)": np.stack(moving),
             "the momentum weighs the wrong term: m·old + (1 − m)·new, not "
-            "m·new + (1 − m)·old": np.stack([m * new + (1 - m) * old for old, new
-                                             in zip(moving, (mean, var))])}
+            "m·new + (1 − m)·old": np.stack(
+                [m * new + (1 - m) * old for old, new in zip(moving, (mean, var))]
+            ),
+        }
         if m != 0.99:
             mistakes["they use momentum 0.99 whatever self.momentum"] = np.stack(
-                [0.99 * old + 0.01 * new for old, new in zip(moving, (mean, var))])
-        _expect(np.stack(got), np.stack(want), f"{said}, training step {step}: the moving "
-                "mean and variance", mistakes)
+                [0.99 * old + 0.01 * new for old, new in zip(moving, (mean, var))]
+            )
+        _expect(
+            np.stack(got),
+            np.stack(want),
+            f"{said}, training step {step}: the moving mean and variance",
+            mistakes,
+        )
         moving = want
     x = (rng.normal(size=shape) * scale + 2).astype("float32").astype(np.float64)
     y = layer(x.astype("float32"), training=False)
     got = np.stack([w.astype(np.float64) for w in layer.get_weights()[2:]])
     if not np.allclose(got, np.stack(moving), rtol=1e-5, atol=1e-6):
-        raise Wrong(f"{said}: in inference (training=False) it updates the moving averages; "
-                    "update them in training only")
-    _expect(y, _norm(x, *moving, alpha, beta, eps), f"{said}, inference: the output", {
-        "in inference it uses the batch's statistics; inference uses the moving mean and "
-        "variance": _norm(x, x.mean(axis=axes), x.var(axis=axes), alpha, beta, eps)})
+        raise Wrong(
+            f"{said}: in inference (training=False) it updates the moving averages; "
+            "update them in training only"
+        )
+    _expect(
+        y,
+        _norm(x, *moving, alpha, beta, eps),
+        f"{said}, inference: the output",
+        {
+            "in inference it uses the batch's statistics; inference uses the moving mean and "
+            "variance": _norm(x, x.mean(axis=axes), x.var(axis=axes), alpha, beta, eps)
+        },
+    )
 
 
 @exercise(
     "In training: mean, variance = batch_moments(x), and update the moving averages "
     "with .assign(m·old + (1 − m)·new), m = self.momentum. In inference: the moving "
     "mean and variance instead. Either way, return normalize(x, mean, variance, "
-    "self.alpha, self.beta, self.epsilon).")
+    "self.alpha, self.beta, self.epsilon)."
+)
 def batch_norm(layer_class) -> None:
     """`layer_class`: a batch-normalization layer, compared with the formulas in NumPy for two
     training steps (outputs and moving averages) and one inference step, dense and conv

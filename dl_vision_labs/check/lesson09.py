@@ -5,7 +5,7 @@ import itertools
 import numpy as np
 from keras import Input, layers, ops
 
-from .core import _compare, _np, exercise, Wrong
+from .core import Wrong, _compare, _np, exercise
 
 F32 = "float32"
 
@@ -39,21 +39,29 @@ def _gradient(fn, *args):
         try:
             grads = jax.grad(fn, argnums=tuple(range(len(tensors))))(*tensors)
         except Exception as err:  # ran on arrays above: it cannot be traced (NumPy inside)
-            raise Wrong(f"the loss cannot be differentiated ({type(err).__name__}): compute "
-                        f"it with keras.ops, not NumPy, so that minimize can take its "
-                        f"gradient") from None
+            raise Wrong(
+                f"the loss cannot be differentiated ({type(err).__name__}): compute "
+                f"it with keras.ops, not NumPy, so that minimize can take its "
+                f"gradient"
+            ) from None
     else:
         return None
     if any(g is None for g in grads):
-        raise Wrong("the loss has no gradient with respect to the logits: compute it with "
-                    "keras.ops (not NumPy, not float()), so that minimize can take its gradient")
+        raise Wrong(
+            "the loss has no gradient with respect to the logits: compute it with "
+            "keras.ops (not NumPy, not float()), so that minimize can take its gradient"
+        )
     return [_np(g) for g in grads]
 
 
-_NEAR = (np.random.default_rng(0).normal(0, 3, (6, 1)).astype(F32),
-         np.random.default_rng(1).normal(0, 3, (4, 1)).astype(F32))
-_FAR = (np.array([[-120], [-40], [-25], [3], [30], [60]], F32),  # |ℓ| ≫ 1: σ(ℓ) rounds
-        np.array([[-110], [-20], [25], [90]], F32))
+_NEAR = (
+    np.random.default_rng(0).normal(0, 3, (6, 1)).astype(F32),
+    np.random.default_rng(1).normal(0, 3, (4, 1)).astype(F32),
+)
+_FAR = (
+    np.array([[-120], [-40], [-25], [3], [30], [60]], F32),  # |ℓ| ≫ 1: σ(ℓ) rounds
+    np.array([[-110], [-20], [25], [90]], F32),
+)
 
 
 def _check_loss(fn, logits, names, want, gradients, mistakes) -> None:
@@ -65,75 +73,107 @@ def _check_loss(fn, logits, names, want, gradients, mistakes) -> None:
             raise Wrong("the function returned None (a `return` is missing)")
         got = _np(got)
         if got.shape != ():
-            raise Wrong(f"the loss has shape {got.shape}: average it over the batch to one "
-                        f"number (ops.mean)")
+            raise Wrong(
+                f"the loss has shape {got.shape}: average it over the batch to one "
+                f"number (ops.mean)"
+            )
         expected = want(*args)
         shown = ", ".join(f"{v:g}" for a in args for v in a[:, 0])
         if far and not np.isfinite(got):
-            raise Wrong(f"the loss is {float(got)} for logits far from 0 ({shown}): σ(ℓ) "
-                        f"rounds to 0 or 1 in float32, so log(σ(ℓ)) or log(1 − σ(ℓ)) is −inf;"
-                        f" write −log σ(ℓ) as ops.softplus(−ℓ), −log(1 − σ(ℓ)) as "
-                        f"ops.softplus(ℓ)")
+            raise Wrong(
+                f"the loss is {float(got)} for logits far from 0 ({shown}): σ(ℓ) "
+                f"rounds to 0 or 1 in float32, so log(σ(ℓ)) or log(1 − σ(ℓ)) is −inf;"
+                f" write −log σ(ℓ) as ops.softplus(−ℓ), −log(1 − σ(ℓ)) as "
+                f"ops.softplus(ℓ)"
+            )
         if not np.isclose(got, expected, rtol=1e-4, atol=1e-5):
             if far:
-                raise Wrong(f"the loss is {float(got):.6g} for logits far from 0 ({shown}), "
-                            f"expected {expected:.6g} (right near 0, so a rounded sigmoid, an "
-                            f"epsilon in the log or an approximation): use ops.softplus")
-            why = next((f" ({m})" for m, v in mistakes(*args).items()
-                        if np.isclose(got, v, rtol=1e-4)), "")
+                raise Wrong(
+                    f"the loss is {float(got):.6g} for logits far from 0 ({shown}), "
+                    f"expected {expected:.6g} (right near 0, so a rounded sigmoid, an "
+                    f"epsilon in the log or an approximation): use ops.softplus"
+                )
+            why = next(
+                (f" ({m})" for m, v in mistakes(*args).items() if np.isclose(got, v, rtol=1e-4)), ""
+            )
             raise Wrong(f"the loss is {float(got):.6g}, expected {expected:.6g}{why}")
         grads = _gradient(fn, *args)
         for g, w, name in zip(grads or [], gradients(*args), names):
-            _compare(g, w, f"the gradient of the loss with respect to {name}"
-                     + (" (logits far from 0)" if far else ""), atol=1e-6)
+            _compare(
+                g,
+                w,
+                f"the gradient of the loss with respect to {name}"
+                + (" (logits far from 0)" if far else ""),
+                atol=1e-6,
+            )
 
 
 @exercise(
     "With D = σ(ℓ): −log σ(ℓ) = softplus(−ℓ) and −log(1 − σ(ℓ)) = softplus(ℓ). "
     "return ops.mean(ops.softplus(-real_logits)) + ops.mean(ops.softplus(fake_logits)): "
-    "each batch averaged on its own.")
+    "each batch averaged on its own."
+)
 def discriminator_loss(fn) -> None:
     """`fn(real_logits, fake_logits)`: −mean log D(x) − mean log(1 − D(G(z))), D = σ(logit)."""
+
     def want(r, f):
         return np.mean(_softplus(-r)) + np.mean(_softplus(f))
 
     def mistakes(r, f):
         return {
-            "real and fake swapped: D should say 1 for real images, 0 for fakes":
-                np.mean(_softplus(r)) + np.mean(_softplus(-f)),
-            "summed over the batch: average each batch with ops.mean":
-                np.sum(_softplus(-r)) + np.sum(_softplus(f)),
-            "one mean over both batches together: average each batch on its own, then add":
-                np.mean(np.concatenate([_softplus(-r), _softplus(f)])),
-            "wrong sign: D minimises −log D(x) − log(1 − D(G(z))), a positive loss":
-                -want(r, f),
-            "only the real images' term: add softplus(fake_logits), averaged":
-                np.mean(_softplus(-r)),
-            "only the fakes' term: add softplus(−real_logits), averaged":
-                np.mean(_softplus(f)),
+            "real and fake swapped: D should say 1 for real images, 0 for fakes": np.mean(
+                _softplus(r)
+            )
+            + np.mean(_softplus(-f)),
+            "summed over the batch: average each batch with ops.mean": np.sum(_softplus(-r))
+            + np.sum(_softplus(f)),
+            "one mean over both batches together: average each batch on its own, then add": np.mean(
+                np.concatenate([_softplus(-r), _softplus(f)])
+            ),
+            "wrong sign: D minimises −log D(x) − log(1 − D(G(z))), a positive loss": -want(r, f),
+            "only the real images' term: add softplus(fake_logits), averaged": np.mean(
+                _softplus(-r)
+            ),
+            "only the fakes' term: add softplus(−real_logits), averaged": np.mean(_softplus(f)),
         }
 
-    _check_loss(fn, [_NEAR, _FAR], ("real_logits", "fake_logits"), want,
-                lambda r, f: [(_sigmoid(r) - 1) / len(r), _sigmoid(f) / len(f)], mistakes)
+    _check_loss(
+        fn,
+        [_NEAR, _FAR],
+        ("real_logits", "fake_logits"),
+        want,
+        lambda r, f: [(_sigmoid(r) - 1) / len(r), _sigmoid(f) / len(f)],
+        mistakes,
+    )
 
 
 @exercise(
     "The non-saturating loss: −log D(G(z)) = softplus(−ℓ) of the fake images' logits, "
-    "averaged over the batch: return ops.mean(ops.softplus(-fake_logits)).")
+    "averaged over the batch: return ops.mean(ops.softplus(-fake_logits))."
+)
 def generator_loss(fn) -> None:
     """`fn(fake_logits)`: the non-saturating −mean log D(G(z)), D = σ(logit)."""
+
     def mistakes(f):
         return {
-            "that is the saturating log(1 − D(G(z))); minimise −log D(G(z)) instead":
-                -np.mean(_softplus(f)),
-            "that trains G to make D say fake: G's fakes aim at D = 1, softplus(−ℓ)":
-                np.mean(_softplus(f)),
+            "that is the saturating log(1 − D(G(z))); minimise −log D(G(z)) instead": -np.mean(
+                _softplus(f)
+            ),
+            "that trains G to make D say fake: G's fakes aim at D = 1, softplus(−ℓ)": np.mean(
+                _softplus(f)
+            ),
             "summed over the batch: average it with ops.mean": np.sum(_softplus(-f)),
             "wrong sign: minimise −log D(G(z)), a positive loss": -np.mean(_softplus(-f)),
         }
 
-    _check_loss(fn, [_NEAR[1:], _FAR[1:]], ("fake_logits",), lambda f: np.mean(_softplus(-f)),
-                lambda f: [(_sigmoid(f) - 1) / len(f)], mistakes)
+    _check_loss(
+        fn,
+        [_NEAR[1:], _FAR[1:]],
+        ("fake_logits",),
+        lambda f: np.mean(_softplus(-f)),
+        lambda f: [(_sigmoid(f) - 1) / len(f)],
+        mistakes,
+    )
 
 
 # --- gan: one step of fit on linear networks, against the same step worked out in NumPy ---
@@ -141,9 +181,9 @@ def generator_loss(fn) -> None:
 _LABELS = {  # how L_D treats real_label a: message of each way but the right one
     "right": "",
     "ignored": "the real images' target is 1, not real_label: with target a, L_D gains "
-               "(1 − a)·mean(real_logits) (binary cross-entropy with target a)",
+    "(1 − a)·mean(real_logits) (binary cross-entropy with target a)",
     "half": "with target a a real image's loss is a·softplus(−ℓ) + (1 − a)·softplus(ℓ): the "
-            "(1 − a)·softplus(ℓ) term is missing",
+    "(1 − a)·softplus(ℓ) term is missing",
     "fakes": "the smoothing is one-sided: only the real images aim at a, the fakes still at 0",
 }
 
@@ -162,8 +202,10 @@ def _step(w, real, Z, a, lr, d_z, g_z, label="right", saturating=False, g_first=
             d_losses.append(np.mean(a * _softplus(-lr_)) + np.mean(_softplus(lf)))
             dr = -a * _sigmoid(-lr_) / n
         else:
-            d_losses.append(np.mean(ta * _softplus(-lr_) + (1 - ta) * _softplus(lr_))
-                            + np.mean(tf * _softplus(-lf) + (1 - tf) * _softplus(lf)))
+            d_losses.append(
+                np.mean(ta * _softplus(-lr_) + (1 - ta) * _softplus(lr_))
+                + np.mean(tf * _softplus(-lf) + (1 - tf) * _softplus(lf))
+            )
             dr = (_sigmoid(lr_) - ta) / n
         df = (_sigmoid(lf) - tf) / n
         wd, bd = wd - lr * (real.T @ dr + fake.T @ df), bd - lr * (dr.sum(0) + df.sum(0))
@@ -188,27 +230,49 @@ def _step(w, real, Z, a, lr, d_z, g_z, label="right", saturating=False, g_first=
 def _explain(w, real, Z, a, lr, d_steps, draws, got):
     """The right step if some way of drawing the noise gives `got`, else the usual mistakes
     that give it: (losses or None, messages)."""
-    close = lambda ws: all(np.allclose(x, y, rtol=1e-4, atol=1e-5) for x, y in zip(ws, got))
+
+    def close(ws):
+        return all(np.allclose(x, y, rtol=1e-4, atol=1e-5) for x, y in zip(ws, got))
+
     ways = itertools.product((d_steps, 1), _LABELS, (False, True), (False, True))
     ways = sorted(ways, key=lambda v: (v[0] != d_steps) + (v[1] != "right") + v[2] + v[3])
     for steps, label, saturating, g_first in ways:
         for zs in itertools.product(range(max(draws, 1)), repeat=steps + 1):
-            new, d_losses, g_loss = _step(w, real, Z, a, lr, zs[:-1], zs[-1], label,
-                                          saturating, g_first)
+            new, d_losses, g_loss = _step(
+                w, real, Z, a, lr, zs[:-1], zs[-1], label, saturating, g_first
+            )
             if not close(new):
                 continue
-            why = [m for m, bad in (
-                (f"D took 1 step per batch, not d_steps = {d_steps}: loop over "
-                 f"range(self.d_steps)", steps != d_steps),
-                (_LABELS[label], label != "right"),
-                ("G minimised the saturating log(1 − D(G(z))): use generator_loss, "
-                 "−log D(G(z))", saturating),
-                ("G was updated before D: first the d_steps steps on D, then G's step "
-                 "through the updated D", g_first),
-                ("G's step reused the noise of a D step: draw a fresh z for G",
-                 zs[-1] in zs[:-1]),
-                ("the D steps reused one noise batch: draw a new z for each D step",
-                 len(set(zs[:-1])) < steps)) if bad]
+            why = [
+                m
+                for m, bad in (
+                    (
+                        f"D took 1 step per batch, not d_steps = {d_steps}: loop over "
+                        f"range(self.d_steps)",
+                        steps != d_steps,
+                    ),
+                    (_LABELS[label], label != "right"),
+                    (
+                        "G minimised the saturating log(1 − D(G(z))): use generator_loss, "
+                        "−log D(G(z))",
+                        saturating,
+                    ),
+                    (
+                        "G was updated before D: first the d_steps steps on D, then G's step "
+                        "through the updated D",
+                        g_first,
+                    ),
+                    (
+                        "G's step reused the noise of a D step: draw a fresh z for G",
+                        zs[-1] in zs[:-1],
+                    ),
+                    (
+                        "the D steps reused one noise batch: draw a new z for each D step",
+                        len(set(zs[:-1])) < steps,
+                    ),
+                )
+                if bad
+            ]
             if not why:
                 return (d_losses, g_loss), []
             return None, why
@@ -223,7 +287,8 @@ def _explain(w, real, Z, a, lr, d_steps, draws, got):
     "ops.mean(real_logits) (target a for real images). Then "
     "self.minimize(g_loss_fn, self.generator, self.g_optimizer), where g_loss_fn() returns "
     "generator_loss of D's logits on G(fresh noise). Update both loss trackers; return "
-    "{m.name: m.result() for m in self.metrics}.")
+    "{m.name: m.result() for m in self.metrics}."
+)
 def gan(gan_class) -> None:
     """`gan_class`: the notebook's GAN; one training step through `fit` (any backend) on
     linear networks and SGD, d_steps = 2 and real_label = 0.8, with known noise batches,
@@ -232,8 +297,12 @@ def gan(gan_class) -> None:
 
     rng = np.random.default_rng(0)
     n, lr, a, d_steps = 5, 0.1, 0.8, 2
-    w = [rng.normal(0, 0.5, (3, 4)), rng.normal(0, 0.5, 4), rng.normal(0, 0.5, (4, 1)),
-         np.array([0.1])]
+    w = [
+        rng.normal(0, 0.5, (3, 4)),
+        rng.normal(0, 0.5, 4),
+        rng.normal(0, 0.5, (4, 1)),
+        np.array([0.1]),
+    ]
     real = rng.normal(size=(n, 4))
     real[0] = 30 * w[2][:, 0] / np.sum(w[2] ** 2)  # a logit of about 30: softplus, not log σ
     real = real.astype(F32).astype(np.float64)
@@ -262,51 +331,74 @@ def gan(gan_class) -> None:
     except TypeError as err:
         if "argument" not in str(err):
             raise
-        raise Wrong(f"GAN(generator, discriminator, latent_dim, d_steps=2, real_label=0.8, "
-                    f"seed=0) failed ({err}): keep the notebook's __init__") from None
+        raise Wrong(
+            f"GAN(generator, discriminator, latent_dim, d_steps=2, real_label=0.8, "
+            f"seed=0) failed ({err}): keep the notebook's __init__"
+        ) from None
     model.compile(d_optimizer=optimizers.SGD(lr), g_optimizer=optimizers.SGD(lr))
     history = model.fit(real.astype(F32), batch_size=n, epochs=1, shuffle=False, verbose=0)
 
     logs = returned[-1] if returned else None
     if not isinstance(logs, list) or not logs:
-        raise Wrong(f"adversarial_step returned {logs!r}: return the logs, a dict such as "
-                    f"{{m.name: m.result() for m in self.metrics}}; fit prints them and "
-                    f"CSVLogger writes them to log.csv")
+        raise Wrong(
+            f"adversarial_step returned {logs!r}: return the logs, a dict such as "
+            f"{{m.name: m.result() for m in self.metrics}}; fit prints them and "
+            f"CSVLogger writes them to log.csv"
+        )
     if not {"d_loss", "g_loss"} <= set(logs):
-        raise Wrong(f"adversarial_step's logs have the keys {logs}, expected 'd_loss' and "
-                    f"'g_loss' (the loss chart reads them from log.csv)")
+        raise Wrong(
+            f"adversarial_step's logs have the keys {logs}, expected 'd_loss' and "
+            f"'g_loss' (the loss chart reads them from log.csv)"
+        )
     if draws[0] == 0:
-        raise Wrong("no noise was drawn with self.noise(batch_size): draw z with it (the "
-                    "model's seeded generator), for each D step and for G's step")
+        raise Wrong(
+            "no noise was drawn with self.noise(batch_size): draw z with it (the "
+            "model's seeded generator), for each D step and for G's step"
+        )
     got = [_np(x) for x in (*g.get_weights(), *d.get_weights())]
     if not all(np.all(np.isfinite(x)) for x in got):
-        raise Wrong("the weights became NaN or infinite after one step with a real image "
-                    "whose logit is 30: a loss written with log(σ(ℓ)) or log(1 − σ(ℓ)) "
-                    "rounds to −inf there; write it with ops.softplus")
+        raise Wrong(
+            "the weights became NaN or infinite after one step with a real image "
+            "whose logit is 30: a loss written with log(σ(ℓ)) or log(1 − σ(ℓ)) "
+            "rounds to −inf there; write it with ops.softplus"
+        )
     for name, ours, start in (("discriminator", got[2:], w[2:]), ("generator", got[:2], w[:2])):
         if all(np.allclose(x, y) for x, y in zip(ours, start)):
-            raise Wrong(f"the {name} did not change: pass its loss, the {name} and its "
-                        f"optimizer to self.minimize")
+            raise Wrong(
+                f"the {name} did not change: pass its loss, the {name} and its "
+                f"optimizer to self.minimize"
+            )
     losses, why = _explain(w, real, Z, a, lr, d_steps, draws[0], got)
     if why:
         raise Wrong("; ".join(why))
     if losses is None:
         right, _, _ = _step(w, real, Z, a, lr, range(d_steps), d_steps)
         for x, y, what in zip(got, right, ("G's kernel", "G's bias", "D's kernel", "D's bias")):
-            _compare(x, y, f"{what} after one step (d_steps = 2, real_label = 0.8)",
-                     rtol=1e-4, atol=1e-5)
+            _compare(
+                x, y, f"{what} after one step (d_steps = 2, real_label = 0.8)", rtol=1e-4, atol=1e-5
+            )
         raise Wrong("the weights after one step differ from the reference")
     d_losses, g_loss = losses
     for key, tracker, allowed, what in (
-            ("d_loss", model.d_loss_tracker, (d_losses[-1], np.mean(d_losses)),
-             "L_D of the last D step (or the mean of the D steps')"),
-            ("g_loss", model.g_loss_tracker, (g_loss,), "L_G of G's step")):
+        (
+            "d_loss",
+            model.d_loss_tracker,
+            (d_losses[-1], np.mean(d_losses)),
+            "L_D of the last D step (or the mean of the D steps')",
+        ),
+        ("g_loss", model.g_loss_tracker, (g_loss,), "L_G of G's step"),
+    ):
         if float(ops.convert_to_numpy(tracker.count)) == 0:
-            raise Wrong(f"self.{key}_tracker was not updated: call "
-                        f"self.{key}_tracker.update_state({key}) with the loss that "
-                        f"self.minimize returns")
-        for value, where in ((_np(ops.convert_to_numpy(tracker.result())), f"self.{key}_tracker"),
-                             (_np(history.history[key][-1]), f"the logs' {key!r}")):
+            raise Wrong(
+                f"self.{key}_tracker was not updated: call "
+                f"self.{key}_tracker.update_state({key}) with the loss that "
+                f"self.minimize returns"
+            )
+        for value, where in (
+            (_np(ops.convert_to_numpy(tracker.result())), f"self.{key}_tracker"),
+            (_np(history.history[key][-1]), f"the logs' {key!r}"),
+        ):
             if not any(np.isclose(value, v, rtol=1e-4, atol=1e-5) for v in allowed):
-                raise Wrong(f"{where} is {float(value):.6g}, expected {what}: "
-                            f"{float(allowed[0]):.6g}")
+                raise Wrong(
+                    f"{where} is {float(value):.6g}, expected {what}: {float(allowed[0]):.6g}"
+                )

@@ -34,6 +34,9 @@ class Case:
     run: Callable  # run(answer): calls the check, e.g. check.l2_distances or lambda fn: ...
     right: list  # answers that must pass
     wrong: list  # Wrong(...) answers that must fail with their words
+    # the exercise as the generator leaves it, when that is not a function that raises
+    # NotImplementedError (a class whose method does, a factory of such a function)
+    unfilled: object = None
 
 
 def verdict(call: Callable[[], None]) -> tuple[str, str]:

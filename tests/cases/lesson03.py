@@ -14,6 +14,7 @@ WIDTHS = (200, 100, 60, 30)
 
 # --- five_layer_model --------------------------------------------------------------------------
 
+
 def mlp_notebook(activation, dropout_rate=0.0):
     stack = [keras.Input(shape=(28, 28, 1)), layers.Flatten()]
     for width in WIDTHS:
@@ -45,8 +46,19 @@ def mlp_functional(activation, dropout_rate=0.0):  # functional API, activation 
     return keras.Model(inputs, outputs)
 
 
-def _mlp(activation, dropout_rate=0.0, *, widths=WIDTHS, flatten=True, last_dropout=False,
-         drop_first=False, bare=None, hidden=None, rate=None, output="softmax"):
+def _mlp(
+    activation,
+    dropout_rate=0.0,
+    *,
+    widths=WIDTHS,
+    flatten=True,
+    last_dropout=False,
+    drop_first=False,
+    bare=None,
+    hidden=None,
+    rate=None,
+    output="softmax",
+):
     rate = dropout_rate if rate is None else rate
     stack = [keras.Input(shape=(28, 28, 1))] + ([layers.Flatten()] if flatten else [])
     for i, width in enumerate(widths):
@@ -59,6 +71,7 @@ def _mlp(activation, dropout_rate=0.0, *, widths=WIDTHS, flatten=True, last_drop
 
 
 # --- decayed_learning_rate, dropout -----------------------------------------------------------
+
 
 def lr_rearranged(step, lr_max, lr_min, decay_speed):
     e = math.exp(-step / decay_speed)
@@ -112,74 +125,154 @@ def dropout_scaled_inference(x, rate, training, rng):
 CASES = {
     "five_layer_model": Case(
         run=check.five_layer_model,
-        right=[mlp_notebook, mlp_activation_layers, mlp_functional,
-               lambda activation, dropout_rate=0.0: _mlp(activation, dropout_rate)],
+        right=[
+            mlp_notebook,
+            mlp_activation_layers,
+            mlp_functional,
+            lambda activation, dropout_rate=0.0: _mlp(activation, dropout_rate),
+        ],
         wrong=[
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, last_dropout=True),
-                  r"Dropout follows the output layer", "Dropout after the output"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, bare=2),
-                  r"hidden layer 3 has no activation", "an activation missing"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, drop_first=True),
-                  r"Dropout comes before the activation", "dropout before the activation"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, widths=(200, 100, 50, 30)),
-                  r"Dense layers have \[200, 100, 50, 30, 10\] neurons", "wrong widths"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, flatten=False),
-                  r"no Flatten", "no Flatten"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, hidden="relu"),
-                  r"applies relu, expected 'sigmoid'", "activation argument ignored"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, rate=0.25),
-                  r"with dropout_rate=0 .* still has Dropout", "a fixed dropout rate"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, output="sigmoid"),
-                  r"output layer applies sigmoid, expected 'softmax'", "sigmoid output"),
-            Wrong(lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, output=None),
-                  r"output layer has no activation", "no softmax"),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, last_dropout=True),
+                r"Dropout follows the output layer",
+                "Dropout after the output",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, bare=2),
+                r"hidden layer 3 has no activation",
+                "an activation missing",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, drop_first=True),
+                r"Dropout comes before the activation",
+                "dropout before the activation",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, widths=(200, 100, 50, 30)),
+                r"Dense layers have \[200, 100, 50, 30, 10\] neurons",
+                "wrong widths",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, flatten=False),
+                r"no Flatten",
+                "no Flatten",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, hidden="relu"),
+                r"applies relu, expected 'sigmoid'",
+                "activation argument ignored",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, rate=0.25),
+                r"with dropout_rate=0 .* still has Dropout",
+                "a fixed dropout rate",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, output="sigmoid"),
+                r"output layer applies sigmoid, expected 'softmax'",
+                "sigmoid output",
+            ),
+            Wrong(
+                lambda a, dropout_rate=0.0: _mlp(a, dropout_rate, output=None),
+                r"output layer has no activation",
+                "no softmax",
+            ),
             Wrong(lambda a, dropout_rate=0.0: None, r"returns nothing", "no return"),
-        ]),
+        ],
+    ),
     "decayed_learning_rate": Case(
         run=check.decayed_learning_rate,
-        right=[lambda step, lr_max, lr_min, decay_speed:
-               lr_min + (lr_max - lr_min) * np.exp(-step / decay_speed),
-               lr_rearranged, lr_tensor,
-               lambda step, lr_max, lr_min, decay_speed: np.float32(
-                   lr_min + (lr_max - lr_min) * math.exp(-step / decay_speed))],
+        right=[
+            lambda step, lr_max, lr_min, decay_speed: (
+                lr_min + (lr_max - lr_min) * np.exp(-step / decay_speed)
+            ),
+            lr_rearranged,
+            lr_tensor,
+            lambda step, lr_max, lr_min, decay_speed: np.float32(
+                lr_min + (lr_max - lr_min) * math.exp(-step / decay_speed)
+            ),
+        ],
         wrong=[
-            Wrong(lambda step, lr_max, lr_min, decay_speed: lr_max * np.exp(-step / decay_speed),
-                  r"without lr_min", "no floor"),
-            Wrong(lambda step, lr_max, lr_min, decay_speed:
-                  lr_min + lr_max * np.exp(-step / decay_speed),
-                  r"multiply by \(lr_max − lr_min\)", "lr_max instead of lr_max - lr_min"),
-            Wrong(lambda step, lr_max, lr_min, decay_speed:
-                  lr_min + (lr_max - lr_min) * np.exp(step / decay_speed),
-                  r"grows.*with a minus", "no minus sign"),
-            Wrong(lambda step, lr_max, lr_min, decay_speed:
-                  lr_min + (lr_max - lr_min) * np.exp(-step * decay_speed),
-                  r"not −step × decay_speed", "multiplied by the decay speed"),
-            Wrong(lambda step, lr_max, lr_min, decay_speed:
-                  lr_min + (lr_max - lr_min) * np.exp(-(step // decay_speed)),
-                  r"rounds down", "floor division"),
-            Wrong(lambda step, lr_max, lr_min, decay_speed: None, r"returns nothing",
-                  "no return"),
-        ]),
+            Wrong(
+                lambda step, lr_max, lr_min, decay_speed: lr_max * np.exp(-step / decay_speed),
+                r"without lr_min",
+                "no floor",
+            ),
+            Wrong(
+                lambda step, lr_max, lr_min, decay_speed: (
+                    lr_min + lr_max * np.exp(-step / decay_speed)
+                ),
+                r"multiply by \(lr_max − lr_min\)",
+                "lr_max instead of lr_max - lr_min",
+            ),
+            Wrong(
+                lambda step, lr_max, lr_min, decay_speed: (
+                    lr_min + (lr_max - lr_min) * np.exp(step / decay_speed)
+                ),
+                r"grows.*with a minus",
+                "no minus sign",
+            ),
+            Wrong(
+                lambda step, lr_max, lr_min, decay_speed: (
+                    lr_min + (lr_max - lr_min) * np.exp(-step * decay_speed)
+                ),
+                r"not −step × decay_speed",
+                "multiplied by the decay speed",
+            ),
+            Wrong(
+                lambda step, lr_max, lr_min, decay_speed: (
+                    lr_min + (lr_max - lr_min) * np.exp(-(step // decay_speed))
+                ),
+                r"rounds down",
+                "floor division",
+            ),
+            Wrong(lambda step, lr_max, lr_min, decay_speed: None, r"returns nothing", "no return"),
+        ],
+    ),
     "dropout": Case(
         run=check.dropout,
-        right=[lambda x, rate, training, rng:
-               x * (rng.random(x.shape) >= rate) / (1 - rate) if training else x,
-               dropout_binomial, dropout_tensor, dropout_on_a_copy],
+        right=[
+            lambda x, rate, training, rng: (
+                x * (rng.random(x.shape) >= rate) / (1 - rate) if training else x
+            ),
+            dropout_binomial,
+            dropout_tensor,
+            dropout_on_a_copy,
+        ],
         wrong=[
-            Wrong(lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate)
-                  if training else x, r"not rescaled", "no rescaling"),
-            Wrong(dropout_scaled_inference, r"scales in training only, not at inference",
-                  "scaling at inference"),
-            Wrong(lambda x, rate, training, rng: x * (rng.random(x.shape) < rate) / (1 - rate)
-                  if training else x, r"probability 1 − rate", "keeps with probability rate"),
+            Wrong(
+                lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate) if training else x,
+                r"not rescaled",
+                "no rescaling",
+            ),
+            Wrong(
+                dropout_scaled_inference,
+                r"scales in training only, not at inference",
+                "scaling at inference",
+            ),
+            Wrong(
+                lambda x, rate, training, rng: (
+                    x * (rng.random(x.shape) < rate) / (1 - rate) if training else x
+                ),
+                r"probability 1 − rate",
+                "keeps with probability rate",
+            ),
             Wrong(dropout_same_mask, r"same mask", "one mask for the whole batch"),
             Wrong(dropout_in_place, r"in place", "modifies x"),
             Wrong(dropout_global_rng, r"from the rng argument", "np.random instead of rng"),
-            Wrong(lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate) * (1 - rate)
-                  if training else x, r"multiplied by \(1 − rate\) instead of divided",
-                  "multiplies by 1 - rate"),
-            Wrong(lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate) / (1 - rate),
-                  r"training=False.*unchanged", "dropout at inference too"),
+            Wrong(
+                lambda x, rate, training, rng: (
+                    x * (rng.random(x.shape) >= rate) * (1 - rate) if training else x
+                ),
+                r"multiplied by \(1 − rate\) instead of divided",
+                "multiplies by 1 - rate",
+            ),
+            Wrong(
+                lambda x, rate, training, rng: x * (rng.random(x.shape) >= rate) / (1 - rate),
+                r"training=False.*unchanged",
+                "dropout at inference too",
+            ),
             Wrong(lambda x, rate, training, rng: None, r"returns nothing", "no return"),
-        ]),
+        ],
+    ),
 }

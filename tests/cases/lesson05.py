@@ -8,8 +8,8 @@ from keras import ops
 from dl_vision_labs import check
 from tests.cases import Case, Wrong
 
-
 # --- batch_moments ------------------------------------------------------------------------------
+
 
 def moments_ops(x):
     return ops.moments(x, axes=list(range(len(x.shape) - 1)))
@@ -44,6 +44,7 @@ def moments_unbiased(x):
 
 # --- normalize ----------------------------------------------------------------------------------
 
+
 def normalize_ops(x, mean, variance, alpha, beta, epsilon):
     return alpha * (x - mean) / ops.sqrt(variance + epsilon) + beta
 
@@ -63,6 +64,7 @@ def normalize_numpy(x, mean, variance, alpha, beta, epsilon):
 
 # --- batch_norm ---------------------------------------------------------------------------------
 
+
 class _Base(keras.layers.Layer):
     """The notebook's layer without its `call`."""
 
@@ -75,10 +77,12 @@ class _Base(keras.layers.Layer):
         n = input_shape[-1]
         self.alpha = self.add_weight(shape=(n,), initializer="ones", name="alpha")
         self.beta = self.add_weight(shape=(n,), initializer="zeros", name="beta")
-        self.moving_mean = self.add_weight(shape=(n,), initializer="zeros",
-                                           trainable=False, name="moving_mean")
-        self.moving_variance = self.add_weight(shape=(n,), initializer="ones",
-                                               trainable=False, name="moving_variance")
+        self.moving_mean = self.add_weight(
+            shape=(n,), initializer="zeros", trainable=False, name="moving_mean"
+        )
+        self.moving_variance = self.add_weight(
+            shape=(n,), initializer="ones", trainable=False, name="moving_variance"
+        )
 
     def _out(self, x, mean, variance):
         return normalize_ops(x, mean, variance, self.alpha, self.beta, self.epsilon)
@@ -127,6 +131,7 @@ def _wrong(mistake):
             if training and mistake != "moving stats in training":
                 return self._out(x, *batch)
             return self._out(x, *moving)
+
     BatchNorm.__name__ = f"BatchNorm_{mistake.replace(' ', '_')}"
     return BatchNorm
 
@@ -143,53 +148,102 @@ CASES = {
         wrong=[
             Wrong(lambda x: ops.moments(x, axes=[0]), r"axis 0 only", "axis 0 on conv input"),
             Wrong(moments_unbiased, r"n − 1 .*unbiased", "ddof=1"),
-            Wrong(lambda x: ops.moments(x, axes=list(range(len(x.shape) - 1)), keepdims=True),
-                  r"keepdims", "keepdims=True"),
+            Wrong(
+                lambda x: ops.moments(x, axes=list(range(len(x.shape) - 1)), keepdims=True),
+                r"keepdims",
+                "keepdims=True",
+            ),
             Wrong(lambda x: ops.moments(x, axes=[-1]), r"one per channel", "over the channels"),
             Wrong(lambda x: moments_ops(x)[::-1], r"swapped", "(variance, mean)"),
-            Wrong(lambda x: (moments_ops(x)[0], ops.sqrt(moments_ops(x)[1])),
-                  r"standard deviation", "std"),
+            Wrong(
+                lambda x: (moments_ops(x)[0], ops.sqrt(moments_ops(x)[1])),
+                r"standard deviation",
+                "std",
+            ),
             Wrong(moments_numpy, r"symbolic tensors .*not NumPy", "NumPy"),
             Wrong(lambda x: None, r"returns nothing", "no return"),
-        ]),
+        ],
+    ),
     "normalize": Case(
         run=check.normalize,
-        right=[normalize_ops, normalize_rsqrt, normalize_tf,
-               lambda x, m, v, a, b, eps: ops.add(ops.multiply(a, ops.divide(
-                   ops.subtract(x, m), ops.sqrt(ops.add(ops.cast(v, "float64"), eps)))), b)],
+        right=[
+            normalize_ops,
+            normalize_rsqrt,
+            normalize_tf,
+            lambda x, m, v, a, b, eps: ops.add(
+                ops.multiply(
+                    a,
+                    ops.divide(ops.subtract(x, m), ops.sqrt(ops.add(ops.cast(v, "float64"), eps))),
+                ),
+                b,
+            ),
+        ],
         wrong=[
-            Wrong(lambda x, m, v, a, b, eps: a * (x - m) / ops.sqrt(v) + b,
-                  r"NaN or infinity .*epsilon inside the square root", "no epsilon"),
-            Wrong(lambda x, m, v, a, b, eps: a * (x - m) / (ops.sqrt(v) + eps) + b,
-                  r"epsilon is added outside the square root", "epsilon outside the sqrt"),
-            Wrong(lambda x, m, v, a, b, eps: b * (x - m) / ops.sqrt(v + eps) + a,
-                  r"alpha and beta are swapped", "alpha and beta swapped"),
-            Wrong(lambda x, m, v, a, b, eps: a * (x - m) / (v + eps) + b,
-                  r"divides by the variance", "no square root"),
-            Wrong(lambda x, m, v, a, b, eps: (x - m) / ops.sqrt(v + eps),
-                  r"alpha and beta are left out", "no scale and offset"),
-            Wrong(lambda x, m, v, a, b, eps: a * (x - m) / ops.sqrt(v + 0.001) + b,
-                  r"ε = 0.001 whatever the epsilon", "a fixed epsilon"),
+            Wrong(
+                lambda x, m, v, a, b, eps: a * (x - m) / ops.sqrt(v) + b,
+                r"NaN or infinity .*epsilon inside the square root",
+                "no epsilon",
+            ),
+            Wrong(
+                lambda x, m, v, a, b, eps: a * (x - m) / (ops.sqrt(v) + eps) + b,
+                r"epsilon is added outside the square root",
+                "epsilon outside the sqrt",
+            ),
+            Wrong(
+                lambda x, m, v, a, b, eps: b * (x - m) / ops.sqrt(v + eps) + a,
+                r"alpha and beta are swapped",
+                "alpha and beta swapped",
+            ),
+            Wrong(
+                lambda x, m, v, a, b, eps: a * (x - m) / (v + eps) + b,
+                r"divides by the variance",
+                "no square root",
+            ),
+            Wrong(
+                lambda x, m, v, a, b, eps: (x - m) / ops.sqrt(v + eps),
+                r"alpha and beta are left out",
+                "no scale and offset",
+            ),
+            Wrong(
+                lambda x, m, v, a, b, eps: a * (x - m) / ops.sqrt(v + 0.001) + b,
+                r"ε = 0.001 whatever the epsilon",
+                "a fixed epsilon",
+            ),
             Wrong(normalize_numpy, r"symbolic tensors .*not NumPy", "np.sqrt"),
             Wrong(lambda x, m, v, a, b, eps: None, r"returns nothing", "no return"),
-        ]),
+        ],
+    ),
     "batch_norm": Case(
         run=check.batch_norm,
         right=[BatchNormNotebook, BatchNormLerp, keras.layers.BatchNormalization],
         wrong=[
-            Wrong(_wrong("update in inference"), r"in inference .*updates the moving averages",
-                  "moving averages updated in inference"),
-            Wrong(_wrong("direction"), r"momentum weighs the wrong term",
-                  "m·new + (1 − m)·old"),
-            Wrong(_wrong("moving stats in training"),
-                  r"in training it normalizes with the moving averages",
-                  "moving statistics in training"),
-            Wrong(_wrong("no update"), r"did not change: training must update",
-                  "moving averages never updated"),
-            Wrong(_wrong("batch stats in inference"), r"in inference it uses the batch's",
-                  "batch statistics in inference"),
-            Wrong(_wrong("fixed momentum"), r"momentum=0.9.*momentum 0.99 whatever self.momentum",
-                  "momentum fixed at 0.99"),
+            Wrong(
+                _wrong("update in inference"),
+                r"in inference .*updates the moving averages",
+                "moving averages updated in inference",
+            ),
+            Wrong(_wrong("direction"), r"momentum weighs the wrong term", "m·new + (1 − m)·old"),
+            Wrong(
+                _wrong("moving stats in training"),
+                r"in training it normalizes with the moving averages",
+                "moving statistics in training",
+            ),
+            Wrong(
+                _wrong("no update"),
+                r"did not change: training must update",
+                "moving averages never updated",
+            ),
+            Wrong(
+                _wrong("batch stats in inference"),
+                r"in inference it uses the batch's",
+                "batch statistics in inference",
+            ),
+            Wrong(
+                _wrong("fixed momentum"),
+                r"momentum=0.9.*momentum 0.99 whatever self.momentum",
+                "momentum fixed at 0.99",
+            ),
             Wrong(_ReturnsNothing, r"returns nothing", "no return"),
-        ]),
+        ],
+    ),
 }

@@ -7,8 +7,8 @@ from keras import layers, ops
 from dl_vision_labs import check
 from tests.cases import Case, Wrong
 
-
 # --- iou ------------------------------------------------------------------------------------
+
 
 def iou_sets(y_true, y_pred, c):  # sets of pixel indices, loops
     t = {i for i, v in enumerate(np.ravel(y_true)) if v == c}
@@ -49,6 +49,7 @@ def _ratio(denominator):
         t, p = y_true == c, y_pred == c
         d = denominator(t, p)
         return np.sum(t & p) / d if d else np.nan
+
     return fn
 
 
@@ -56,24 +57,47 @@ IOU = Case(
     run=check.iou,
     right=[check.lesson08._iou, iou_sets, iou_counts, iou_tensor],
     wrong=[
-        Wrong(lambda t, p, c: np.sum((t == c) & (p == c)) / max(np.sum((t == c) | (p == c)), 1),
-              "return NaN", "0 for an absent class"),
+        Wrong(
+            lambda t, p, c: np.sum((t == c) & (p == c)) / max(np.sum((t == c) | (p == c)), 1),
+            "return NaN",
+            "0 for an absent class",
+        ),
         Wrong(_ratio(lambda t, p: np.sum(t)), r"divided by \|T\|.*union", "divides by |T|"),
-        Wrong(_ratio(lambda t, p: np.sum(t) + np.sum(p)), "intersection twice",
-              "divides by |T| + |P|"),
-        Wrong(lambda t, p, c: 2 * np.sum((t == c) & (p == c)) / np.sum(t == c) + np.sum(p == c)
-              if np.any(t == c) else np.nan, "differs|expected", "operator precedence"),
+        Wrong(
+            _ratio(lambda t, p: np.sum(t) + np.sum(p)), "intersection twice", "divides by |T| + |P|"
+        ),
+        Wrong(
+            lambda t, p, c: (
+                2 * np.sum((t == c) & (p == c)) / np.sum(t == c) + np.sum(p == c)
+                if np.any(t == c)
+                else np.nan
+            ),
+            "differs|expected",
+            "operator precedence",
+        ),
         Wrong(iou_per_image, "each image, averaged", "per image instead of the whole batch"),
         Wrong(iou_in_place, "changed the label arrays", "writes into its inputs"),
-        Wrong(lambda t, p, c: np.sum((t == c) & (p == c)) // np.sum((t == c) | (p == c))
-              if np.any((t == c) | (p == c)) else np.nan, "integer division", "// rounds down"),
-        Wrong(lambda t, p, c: [_ratio(lambda a, b: np.sum(a | b))(t, p, c)] * 2, "one number",
-              "a list"),
+        Wrong(
+            lambda t, p, c: (
+                np.sum((t == c) & (p == c)) // np.sum((t == c) | (p == c))
+                if np.any((t == c) | (p == c))
+                else np.nan
+            ),
+            "integer division",
+            "// rounds down",
+        ),
+        Wrong(
+            lambda t, p, c: [_ratio(lambda a, b: np.sum(a | b))(t, p, c)] * 2,
+            "one number",
+            "a list",
+        ),
         Wrong(lambda t, p, c: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- pixel_classifier -------------------------------------------------------------------------
+
 
 def classifier_no_return(features, classes):
     scores = layers.Conv2D(classes, 1)(features)  # noqa: F841 (the return is missing)
@@ -81,32 +105,56 @@ def classifier_no_return(features, classes):
 
 PIXEL_CLASSIFIER = Case(
     run=check.pixel_classifier,
-    right=[lambda f, classes: layers.Conv2D(classes, 1)(f),
-           lambda f, classes: layers.Dense(classes)(f),  # a dense layer at each position
-           lambda f, classes: layers.Activation("linear")(
-               layers.Conv2D(classes, (1, 1), padding="same", activation=None)(f)),
-           lambda f, classes: keras.layers.Conv2D(filters=classes, kernel_size=1, strides=1)(f)],
+    right=[
+        lambda f, classes: layers.Conv2D(classes, 1)(f),
+        lambda f, classes: layers.Dense(classes)(f),  # a dense layer at each position
+        lambda f, classes: layers.Activation("linear")(
+            layers.Conv2D(classes, (1, 1), padding="same", activation=None)(f)
+        ),
+        lambda f, classes: keras.layers.Conv2D(filters=classes, kernel_size=1, strides=1)(f),
+    ],
     wrong=[
-        Wrong(lambda f, classes: layers.Conv2D(classes, 1, activation="softmax")(f),
-              "softmax.*logits", "softmax activation"),
-        Wrong(lambda f, classes: layers.Softmax()(layers.Conv2D(classes, 1)(f)),
-              "softmax.*logits", "a Softmax layer"),
-        Wrong(lambda f, classes: layers.Conv2D(classes, 1, activation="relu")(f), "ReLU",
-              "relu activation"),
-        Wrong(lambda f, classes: layers.Conv2D(classes, 3, padding="same")(f), "3×3 kernel.*1×1",
-              "3×3 kernel"),
+        Wrong(
+            lambda f, classes: layers.Conv2D(classes, 1, activation="softmax")(f),
+            "softmax.*logits",
+            "softmax activation",
+        ),
+        Wrong(
+            lambda f, classes: layers.Softmax()(layers.Conv2D(classes, 1)(f)),
+            "softmax.*logits",
+            "a Softmax layer",
+        ),
+        Wrong(
+            lambda f, classes: layers.Conv2D(classes, 1, activation="relu")(f),
+            "ReLU",
+            "relu activation",
+        ),
+        Wrong(
+            lambda f, classes: layers.Conv2D(classes, 3, padding="same")(f),
+            "3×3 kernel.*1×1",
+            "3×3 kernel",
+        ),
         Wrong(lambda f, classes: layers.Conv2D(classes, 3)(f), "shape", "3×3 valid"),
-        Wrong(lambda f, classes: layers.Conv2D(classes, 1, use_bias=False)(f), "no bias",
-              "no bias"),
-        Wrong(lambda f, classes: layers.Dense(classes)(layers.Flatten()(f)), "shape",
-              "flattened: one answer per image"),
-        Wrong(lambda f, classes: layers.Conv2D(classes, 1, activation="sigmoid")(f), "sigmoid",
-              "sigmoid activation"),
+        Wrong(
+            lambda f, classes: layers.Conv2D(classes, 1, use_bias=False)(f), "no bias", "no bias"
+        ),
+        Wrong(
+            lambda f, classes: layers.Dense(classes)(layers.Flatten()(f)),
+            "shape",
+            "flattened: one answer per image",
+        ),
+        Wrong(
+            lambda f, classes: layers.Conv2D(classes, 1, activation="sigmoid")(f),
+            "sigmoid",
+            "sigmoid activation",
+        ),
         Wrong(classifier_no_return, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- transposed_output_size -----------------------------------------------------------------
+
 
 def size_loop(W, F, S, padding):  # place the copies and measure
     if padding == "same":
@@ -119,28 +167,46 @@ def size_loop(W, F, S, padding):  # place the copies and measure
 
 TRANSPOSED_OUTPUT_SIZE = Case(
     run=check.transposed_output_size,
-    right=[lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + max(F, S),
-           lambda W, F, S, padding: W * S + (max(F - S, 0) if padding == "valid" else 0),
-           size_loop,
-           lambda W, F, S, padding: int(np.int64(W) * S + np.maximum(F - S, 0)
-                                        * (padding == "valid"))],
+    right=[
+        lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + max(F, S),
+        lambda W, F, S, padding: W * S + (max(F - S, 0) if padding == "valid" else 0),
+        size_loop,
+        lambda W, F, S, padding: int(np.int64(W) * S + np.maximum(F - S, 0) * (padding == "valid")),
+    ],
     wrong=[
-        Wrong(lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + F,
-              r"smaller than the stride.*max\(F, S\)", "(W − 1)·S + F for F < S"),
+        Wrong(
+            lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + F,
+            r"smaller than the stride.*max\(F, S\)",
+            "(W − 1)·S + F for F < S",
+        ),
         Wrong(lambda W, F, S, padding: W * S, r"\"same\".*\"valid\"", "W·S for valid too"),
-        Wrong(lambda W, F, S, padding: (W - 1) * S + max(F, S), "\"same\" gives exactly W·S",
-              "the valid size for same"),
-        Wrong(lambda W, F, S, padding: (W - F) // S + 1, "convolution's output size",
-              "the forward convolution's formula"),
-        Wrong(lambda W, F, S, padding: W * S if padding == "same" else W * S + F,
-              "Keras' Conv2DTranspose makes", "off by S"),
-        Wrong(lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + F - 1,
-              "Keras' Conv2DTranspose makes", "off by one"),
+        Wrong(
+            lambda W, F, S, padding: (W - 1) * S + max(F, S),
+            '"same" gives exactly W·S',
+            "the valid size for same",
+        ),
+        Wrong(
+            lambda W, F, S, padding: (W - F) // S + 1,
+            "convolution's output size",
+            "the forward convolution's formula",
+        ),
+        Wrong(
+            lambda W, F, S, padding: W * S if padding == "same" else W * S + F,
+            "Keras' Conv2DTranspose makes",
+            "off by S",
+        ),
+        Wrong(
+            lambda W, F, S, padding: W * S if padding == "same" else (W - 1) * S + F - 1,
+            "Keras' Conv2DTranspose makes",
+            "off by one",
+        ),
         Wrong(lambda W, F, S, padding: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- skip ---------------------------------------------------------------------------------
+
 
 def skip_add_layer(scores, features, classes):
     up = layers.Conv2DTranspose(classes, (4, 4), strides=(2, 2), padding="same")(scores)
@@ -148,8 +214,9 @@ def skip_add_layer(scores, features, classes):
 
 
 def skip_ops(scores, features, classes):
-    up = layers.Conv2DTranspose(filters=classes, kernel_size=4, strides=2, padding="same",
-                                use_bias=False)(scores)
+    up = layers.Conv2DTranspose(
+        filters=classes, kernel_size=4, strides=2, padding="same", use_bias=False
+    )(scores)
     return ops.add(layers.Dense(classes)(features), up)
 
 
@@ -160,67 +227,127 @@ def skip_valid_cropped(scores, features, classes):  # "valid" (2W + 2), ⌊(F �
 
 SKIP = Case(
     run=check.skip,
-    right=[lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
-           + layers.Conv2D(classes, 1)(f),
-           skip_add_layer, skip_ops, skip_valid_cropped],
+    right=[
+        lambda s, f, classes: (
+            layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
+            + layers.Conv2D(classes, 1)(f)
+        ),
+        skip_add_layer,
+        skip_ops,
+        skip_valid_cropped,
+    ],
     wrong=[
-        Wrong(lambda s, f, classes: layers.UpSampling2D(2)(s) + layers.Conv2D(classes, 1)(f),
-              "UpSampling2D.*Conv2DTranspose", "UpSampling2D instead of a transposed conv"),
-        Wrong(lambda s, f, classes: layers.Conv2D(classes, 1)(
-            layers.Conv2DTranspose(f.shape[-1], 4, strides=2, padding="same")(s) + f),
-            "after the classifier", "added before the 1×1 classifier"),
-        Wrong(lambda s, f, classes: layers.Concatenate()(
-            [layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s),
-             layers.Conv2D(classes, 1)(f)]), "concatenated.*add", "concatenated"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2,
-                                                           padding="same")(s),
-              "one 1×1 classifier", "forgot the features"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
-              + layers.Conv2D(classes, 3, padding="same")(f), "3×3 kernel", "3×3 reader"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
-              - layers.Conv2D(classes, 1)(f), "subtracted", "minus"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="valid")(
-            s)[:, 2:, 2:] + layers.Conv2D(classes, 1)(f), "differs",
-            "padding valid, cropped on one side only"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="same",
-                                                           activation="relu")(s)
-              + layers.Conv2D(classes, 1)(f), "activation relu.*no activation",
-              "ReLU on the upsampling"),
-        Wrong(lambda s, f, classes: layers.Conv2DTranspose(classes, 2, strides=2)(s)
-              + layers.Conv2D(classes, 1)(f), "Conv2DTranspose\\(classes, 4", "kernel 2"),
+        Wrong(
+            lambda s, f, classes: layers.UpSampling2D(2)(s) + layers.Conv2D(classes, 1)(f),
+            "UpSampling2D.*Conv2DTranspose",
+            "UpSampling2D instead of a transposed conv",
+        ),
+        Wrong(
+            lambda s, f, classes: layers.Conv2D(classes, 1)(
+                layers.Conv2DTranspose(f.shape[-1], 4, strides=2, padding="same")(s) + f
+            ),
+            "after the classifier",
+            "added before the 1×1 classifier",
+        ),
+        Wrong(
+            lambda s, f, classes: layers.Concatenate()(
+                [
+                    layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s),
+                    layers.Conv2D(classes, 1)(f),
+                ]
+            ),
+            "concatenated.*add",
+            "concatenated",
+        ),
+        Wrong(
+            lambda s, f, classes: layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s),
+            "one 1×1 classifier",
+            "forgot the features",
+        ),
+        Wrong(
+            lambda s, f, classes: (
+                layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
+                + layers.Conv2D(classes, 3, padding="same")(f)
+            ),
+            "3×3 kernel",
+            "3×3 reader",
+        ),
+        Wrong(
+            lambda s, f, classes: (
+                layers.Conv2DTranspose(classes, 4, strides=2, padding="same")(s)
+                - layers.Conv2D(classes, 1)(f)
+            ),
+            "subtracted",
+            "minus",
+        ),
+        Wrong(
+            lambda s, f, classes: (
+                layers.Conv2DTranspose(classes, 4, strides=2, padding="valid")(s)[:, 2:, 2:]
+                + layers.Conv2D(classes, 1)(f)
+            ),
+            "differs",
+            "padding valid, cropped on one side only",
+        ),
+        Wrong(
+            lambda s, f, classes: (
+                layers.Conv2DTranspose(classes, 4, strides=2, padding="same", activation="relu")(s)
+                + layers.Conv2D(classes, 1)(f)
+            ),
+            "activation relu.*no activation",
+            "ReLU on the upsampling",
+        ),
+        Wrong(
+            lambda s, f, classes: (
+                layers.Conv2DTranspose(classes, 2, strides=2)(s) + layers.Conv2D(classes, 1)(f)
+            ),
+            "Conv2DTranspose\\(classes, 4",
+            "kernel 2",
+        ),
         Wrong(lambda s, f, classes: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- atrous_block ---------------------------------------------------------------------------
+
 
 def atrous(*, stacked=False, order=None, padding="same", join="concat", fixed=None):
     def block(x, filters, rates):
         rates = fixed or rates
         branches, h = [], x
-        for rate in (sorted(rates, reverse=True) if order == "reversed" else rates):
-            h = layers.Conv2D(filters, 3, padding=padding, dilation_rate=rate,
-                              use_bias=False)(h if stacked else x)
+        for rate in sorted(rates, reverse=True) if order == "reversed" else rates:
+            h = layers.Conv2D(filters, 3, padding=padding, dilation_rate=rate, use_bias=False)(
+                h if stacked else x
+            )
             branches.append(h)
-        x = (layers.Add()(branches) if join == "add" else
-             layers.Concatenate(axis=1)(branches) if join == "axis1" else
-             layers.Concatenate()(branches))
+        x = (
+            layers.Add()(branches)
+            if join == "add"
+            else layers.Concatenate(axis=1)(branches)
+            if join == "axis1"
+            else layers.Concatenate()(branches)
+        )
         return layers.ReLU()(layers.BatchNormalization()(x))
+
     return block
 
 
 def atrous_functional(x, filters, rates):
     branches = []
     for rate in rates:
-        branches.append(keras.layers.Conv2D(filters, (3, 3), padding="same",
-                                            dilation_rate=(rate, rate), use_bias=False)(x))
+        branches.append(
+            keras.layers.Conv2D(
+                filters, (3, 3), padding="same", dilation_rate=(rate, rate), use_bias=False
+            )(x)
+        )
     x = layers.concatenate(branches, axis=-1)
     return layers.Activation("relu")(layers.BatchNormalization()(x))
 
 
 def atrous_ops(x, filters, rates):
-    x = ops.concatenate([layers.Conv2D(filters, 3, padding="same", dilation_rate=r)(x)
-                         for r in rates], axis=-1)  # with biases: harmless before BN
+    x = ops.concatenate(
+        [layers.Conv2D(filters, 3, padding="same", dilation_rate=r)(x) for r in rates], axis=-1
+    )  # with biases: harmless before BN
     return layers.ReLU()(layers.BatchNormalization()(x))
 
 
@@ -230,18 +357,30 @@ ATROUS_BLOCK = Case(
     wrong=[
         Wrong(atrous(stacked=True), "read x itself", "stacked (sequential) dilated convs"),
         Wrong(atrous(order="reversed"), "order of `rates`", "rates in the wrong order"),
-        Wrong(atrous(padding="valid"), "padding=\"same\"", "padding valid"),
+        Wrong(atrous(padding="valid"), 'padding="same"', "padding valid"),
         Wrong(atrous(join="add"), "concatenate", "added instead of concatenated"),
         Wrong(atrous(join="axis1"), "concatenate the channels", "concatenated along the height"),
         Wrong(atrous(fixed=(1, 2, 4)), r"found rates|filters × len\(rates\)", "rates hard-coded"),
-        Wrong(lambda x, filters, rates: layers.ReLU()(layers.BatchNormalization()(
-            layers.Concatenate()([layers.Conv2D(filters, 3, padding="same", strides=r)(x)
-                                  for r in rates]))), "stride 1",
-              "strides instead of dilation"),
+        Wrong(
+            lambda x, filters, rates: layers.ReLU()(
+                layers.BatchNormalization()(
+                    layers.Concatenate()(
+                        [layers.Conv2D(filters, 3, padding="same", strides=r)(x) for r in rates]
+                    )
+                )
+            ),
+            "stride 1",
+            "strides instead of dilation",
+        ),
         Wrong(lambda x, filters, rates: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
-CASES = {"iou": IOU, "pixel_classifier": PIXEL_CLASSIFIER,
-         "transposed_output_size": TRANSPOSED_OUTPUT_SIZE, "skip": SKIP,
-         "atrous_block": ATROUS_BLOCK}
+CASES = {
+    "iou": IOU,
+    "pixel_classifier": PIXEL_CLASSIFIER,
+    "transposed_output_size": TRANSPOSED_OUTPUT_SIZE,
+    "skip": SKIP,
+    "atrous_block": ATROUS_BLOCK,
+}

@@ -18,6 +18,7 @@ def softplus_g(f):
 
 # --- discriminator_loss ---------------------------------------------------------------------
 
+
 def d_log_sigmoid(r, f):  # log σ written stably by Keras
     return -ops.mean(ops.log_sigmoid(r)) - ops.mean(ops.log_sigmoid(-f))
 
@@ -54,54 +55,91 @@ DISCRIMINATOR_LOSS = Case(
     run=check.discriminator_loss,
     right=[softplus_d, d_log_sigmoid, d_keras_bce, d_float64],
     wrong=[
-        Wrong(lambda r, f: ops.mean(ops.softplus(r)) + ops.mean(ops.softplus(-f)),
-              "real and fake swapped", "labels swapped"),
-        Wrong(lambda r, f: ops.sum(ops.softplus(-r)) + ops.sum(ops.softplus(f)),
-              "summed over the batch", "sum instead of mean"),
-        Wrong(lambda r, f: ops.mean(ops.concatenate([ops.softplus(-r), ops.softplus(f)])),
-              "one mean over both batches", "one mean of both batches"),
+        Wrong(
+            lambda r, f: ops.mean(ops.softplus(r)) + ops.mean(ops.softplus(-f)),
+            "real and fake swapped",
+            "labels swapped",
+        ),
+        Wrong(
+            lambda r, f: ops.sum(ops.softplus(-r)) + ops.sum(ops.softplus(f)),
+            "summed over the batch",
+            "sum instead of mean",
+        ),
+        Wrong(
+            lambda r, f: ops.mean(ops.concatenate([ops.softplus(-r), ops.softplus(f)])),
+            "one mean over both batches",
+            "one mean of both batches",
+        ),
         Wrong(lambda r, f: -softplus_d(r, f), "wrong sign", "the value function, maximised"),
-        Wrong(lambda r, f: ops.mean(ops.softplus(-r)), "only the real images' term",
-              "forgot the fakes"),
+        Wrong(
+            lambda r, f: ops.mean(ops.softplus(-r)),
+            "only the real images' term",
+            "forgot the fakes",
+        ),
         Wrong(d_naive, r"far from 0.*softplus", "log(sigmoid): -inf at large logits"),
         Wrong(d_epsilon, r"far from 0.*epsilon.*softplus", "epsilon in the log"),
         Wrong(d_naive_softplus, r"far from 0.*softplus", "log(1 + exp) overflows"),
         Wrong(d_numpy, "NumPy", "not differentiable"),
-        Wrong(lambda r, f: ops.softplus(-r)[:4] + ops.softplus(f), "shape .*average",
-              "not averaged"),
+        Wrong(
+            lambda r, f: ops.softplus(-r)[:4] + ops.softplus(f), "shape .*average", "not averaged"
+        ),
         Wrong(lambda r, f: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- generator_loss -------------------------------------------------------------------------
 
 GENERATOR_LOSS = Case(
     run=check.generator_loss,
-    right=[softplus_g,
-           lambda f: -ops.mean(ops.log_sigmoid(f)),
-           lambda f: keras.losses.BinaryCrossentropy(from_logits=True)(ops.ones_like(f), f),
-           lambda f: ops.mean(ops.softplus(-ops.cast(f, "float64")))],
+    right=[
+        softplus_g,
+        lambda f: -ops.mean(ops.log_sigmoid(f)),
+        lambda f: keras.losses.BinaryCrossentropy(from_logits=True)(ops.ones_like(f), f),
+        lambda f: ops.mean(ops.softplus(-ops.cast(f, "float64"))),
+    ],
     wrong=[
         Wrong(lambda f: ops.mean(ops.log(1 - ops.sigmoid(f))), "saturating", "saturating loss"),
         Wrong(lambda f: ops.mean(ops.softplus(f)), "make D say fake", "labels fakes 0"),
         Wrong(lambda f: ops.sum(ops.softplus(-f)), "summed", "sum instead of mean"),
         Wrong(lambda f: -ops.mean(ops.softplus(-f)), "wrong sign", "maximises the loss"),
-        Wrong(lambda f: -ops.mean(ops.log(ops.sigmoid(f))), r"far from 0.*softplus",
-              "log(sigmoid) is -inf at large negative logits"),
-        Wrong(lambda f: -ops.mean(ops.log(ops.sigmoid(f) + 1e-8)), r"far from 0.*epsilon",
-              "epsilon in the log"),
-        Wrong(lambda f: float(ops.convert_to_numpy(softplus_g(f))), "gradient|differentiated",
-              "a Python float: no gradient"),
+        Wrong(
+            lambda f: -ops.mean(ops.log(ops.sigmoid(f))),
+            r"far from 0.*softplus",
+            "log(sigmoid) is -inf at large negative logits",
+        ),
+        Wrong(
+            lambda f: -ops.mean(ops.log(ops.sigmoid(f) + 1e-8)),
+            r"far from 0.*epsilon",
+            "epsilon in the log",
+        ),
+        Wrong(
+            lambda f: float(ops.convert_to_numpy(softplus_g(f))),
+            "gradient|differentiated",
+            "a Python float: no gradient",
+        ),
         Wrong(lambda f: ops.softplus(-f), "shape", "not averaged"),
         Wrong(lambda f: None, "returned None", "no return"),
-    ])
+    ],
+)
 
 
 # --- gan ----------------------------------------------------------------------------------
 
-def gan_class(*, label="right", g_loss="right", g_first=False, d_steps=None, same_noise=False,
-              trackers=True, logs="metrics", fakes_inside=False, g_noise_first=False,
-              mean_tracker=False):
+
+def gan_class(
+    *,
+    label="right",
+    g_loss="right",
+    g_first=False,
+    d_steps=None,
+    same_noise=False,
+    trackers=True,
+    logs="metrics",
+    fakes_inside=False,
+    g_noise_first=False,
+    mean_tracker=False,
+):
     """The notebook's GAN, with the adversarial_step written one way or another."""
 
     def d_loss(r, f, a):
@@ -109,7 +147,8 @@ def gan_class(*, label="right", g_loss="right", g_first=False, d_steps=None, sam
             return softplus_d(r, f) + (1 - a) * ops.mean(r)
         if label == "bce":  # the cross-entropy with target a written out
             return ops.mean(a * ops.softplus(-r) + (1 - a) * ops.softplus(r)) + ops.mean(
-                ops.softplus(f))
+                ops.softplus(f)
+            )
         if label == "keras":
             bce = keras.losses.BinaryCrossentropy(from_logits=True)
             return bce(ops.full_like(r, a), r) + bce(ops.zeros_like(f), f)
@@ -121,16 +160,21 @@ def gan_class(*, label="right", g_loss="right", g_first=False, d_steps=None, sam
             return softplus_d(r, f) + (1 - a) * (ops.mean(r) - ops.mean(f))
         if label == "naive":
             return softplus_d(r, f) - (1 - a) * ops.mean(
-                ops.log(1 - ops.sigmoid(r)) - ops.log(ops.sigmoid(r)))
+                ops.log(1 - ops.sigmoid(r)) - ops.log(ops.sigmoid(r))
+            )
         raise ValueError(label)
 
     def g_loss_of(logits):
-        return ops.mean(ops.log(1 - ops.sigmoid(logits))) if g_loss == "saturating" \
+        return (
+            ops.mean(ops.log(1 - ops.sigmoid(logits)))
+            if g_loss == "saturating"
             else softplus_g(logits)
+        )
 
     class GAN(adversarial.AdversarialModel):
-        def __init__(self, generator, discriminator, latent_dim, d_steps=1, real_label=1.0,
-                     seed=None):
+        def __init__(
+            self, generator, discriminator, latent_dim, d_steps=1, real_label=1.0, seed=None
+        ):
             super().__init__(generator, discriminator, latent_dim, seed=seed)
             self.d_steps, self.real_label = d_steps, real_label
 
@@ -141,8 +185,9 @@ def gan_class(*, label="right", g_loss="right", g_first=False, d_steps=None, sam
 
             def g_loss_fn():
                 z = z_once if same_noise else (z_g if g_noise_first else self.noise(n))
-                return g_loss_of(self.discriminator(self.generator(z, training=True),
-                                                    training=True))
+                return g_loss_of(
+                    self.discriminator(self.generator(z, training=True), training=True)
+                )
 
             if g_first:
                 g_loss = self.minimize(g_loss_fn, self.generator, self.g_optimizer)
@@ -152,8 +197,11 @@ def gan_class(*, label="right", g_loss="right", g_first=False, d_steps=None, sam
 
                 def d_loss_fn():
                     f = self.generator(z, training=True) if fakes_inside else fakes
-                    return d_loss(self.discriminator(real_images, training=True),
-                                  self.discriminator(f, training=True), self.real_label)
+                    return d_loss(
+                        self.discriminator(real_images, training=True),
+                        self.discriminator(f, training=True),
+                        self.real_label,
+                    )
 
                 d_loss_value = self.minimize(d_loss_fn, self.discriminator, self.d_optimizer)
                 if trackers and mean_tracker:
@@ -180,10 +228,14 @@ class NoGenerator(gan_class()):  # D trained, G never
         n = ops.shape(real_images)[0]
         for _ in range(self.d_steps):
             fakes = self.generator(self.noise(n))
-            d = self.minimize(lambda: softplus_d(self.discriminator(real_images),
-                                                 self.discriminator(fakes))
-                              + (1 - self.real_label) * ops.mean(self.discriminator(real_images)),
-                              self.discriminator, self.d_optimizer)
+            d = self.minimize(
+                lambda: (
+                    softplus_d(self.discriminator(real_images), self.discriminator(fakes))
+                    + (1 - self.real_label) * ops.mean(self.discriminator(real_images))
+                ),
+                self.discriminator,
+                self.d_optimizer,
+            )
         self.d_loss_tracker.update_state(d)
         self.g_loss_tracker.update_state(d)
         return {m.name: m.result() for m in self.metrics}
@@ -194,11 +246,19 @@ class OldConstructor(gan_class()):  # an __init__ without real_label
         super().__init__(generator, discriminator, latent_dim, d_steps=d_steps, seed=seed)
 
 
+class Unfilled(gan_class()):  # the exercise version: the notebook's __init__, no step
+    def adversarial_step(self, real_images):
+        raise NotImplementedError("exercise 'gan' is not filled in yet")
+
+
 GAN = Case(
     run=check.gan,
-    right=[gan_class(),
-           gan_class(label="bce", fakes_inside=True, mean_tracker=True),
-           gan_class(label="keras", g_noise_first=True, logs="raw")],
+    unfilled=Unfilled,
+    right=[
+        gan_class(),
+        gan_class(label="bce", fakes_inside=True, mean_tracker=True),
+        gan_class(label="keras", g_noise_first=True, logs="raw"),
+    ],
     wrong=[
         Wrong(gan_class(logs=None), "returned None.*return the logs", "returns nothing"),
         Wrong(gan_class(logs="other names"), "'d_loss' and 'g_loss'", "other log names"),
@@ -206,18 +266,25 @@ GAN = Case(
         Wrong(gan_class(g_first=True), "G was updated before D", "G's step first"),
         Wrong(gan_class(d_steps=1), "not d_steps = 2", "D_STEPS ignored"),
         Wrong(gan_class(label="ignored"), "target is 1, not real_label", "REAL_LABEL ignored"),
-        Wrong(gan_class(label="half"), r"\(1 − a\)·softplus\(ℓ\) term is missing",
-              "label smoothing: a·softplus(−ℓ) only"),
+        Wrong(
+            gan_class(label="half"),
+            r"\(1 − a\)·softplus\(ℓ\) term is missing",
+            "label smoothing: a·softplus(−ℓ) only",
+        ),
         Wrong(gan_class(label="fakes"), "one-sided", "smoothing the fakes' labels too"),
-        Wrong(gan_class(label="naive"), "NaN or infinite.*softplus",
-              "log(1 − σ) in the smoothing term"),
+        Wrong(
+            gan_class(label="naive"),
+            "NaN or infinite.*softplus",
+            "log(1 − σ) in the smoothing term",
+        ),
         Wrong(gan_class(same_noise=True), "reused the noise", "the same noise for G and D"),
-        Wrong(gan_class(trackers=False, logs="raw"), "tracker was not updated",
-              "trackers not updated"),
+        Wrong(
+            gan_class(trackers=False, logs="raw"), "tracker was not updated", "trackers not updated"
+        ),
         Wrong(NoGenerator, "generator did not change", "G never trained"),
         Wrong(OldConstructor, "keep the notebook's __init__", "no real_label argument"),
-    ])
+    ],
+)
 
 
-CASES = {"discriminator_loss": DISCRIMINATOR_LOSS, "generator_loss": GENERATOR_LOSS,
-         "gan": GAN}
+CASES = {"discriminator_loss": DISCRIMINATOR_LOSS, "generator_loss": GENERATOR_LOSS, "gan": GAN}
