@@ -50,6 +50,12 @@ def notebook_paths() -> list[Path]:
     return sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
 
 
+def teacher_paths() -> list[Path]:
+    """The teachers' notebooks (grading): they install the package with the lessons' Setup
+    cell, so they too get the pinned commit."""
+    return sorted((ROOT / "teachers").glob("*.ipynb"))
+
+
 def title(nb) -> str:
     for cell in nb.cells:
         if cell.cell_type == "markdown" and cell.source.lstrip().startswith("# "):

@@ -29,6 +29,7 @@ from tools.common import (  # noqa: F401  (re-exported: notebooks.settings(), ..
     notebook_paths,
     settings,
     tagged,
+    teacher_paths,
     title,
 )
 from tools.exercises import exercise_paths, has_holes, stale
@@ -149,6 +150,31 @@ def sync_notebook(path: Path, cfg: dict | None = None) -> bool:
     return after != before
 
 
+def sync_teacher_notebook(path: Path, cfg: dict | None = None) -> bool:
+    """A teachers' notebook: its Setup cell regenerated, outputs stripped; True if changed."""
+    before = path.read_text()
+    nb = nbformat.read(path, as_version=4)
+    for cell in tagged(nb, "setup"):
+        cell.source = setup_source(cfg)
+    clean(nb)
+    after = nbformat.writes(nb) + "\n"
+    if after != before:
+        atomic_write(path, lambda tmp: tmp.write_text(after))
+    return after != before
+
+
+def teacher_problems(path: Path, cfg: dict | None = None) -> list[str]:
+    nb = nbformat.read(path, as_version=4)
+    setup = tagged(nb, "setup")
+    out = []
+    if len(setup) != 1 or setup[0].source != setup_source(cfg):
+        out.append(f"{path.name}: Setup cell missing or out of date (run `make sync`)")
+    clean(nb)
+    if path.read_text() != nbformat.writes(nb) + "\n":
+        out.append(f"{path.name}: committed with outputs or not in canonical format")
+    return out
+
+
 def problems(path: Path, cfg: dict | None = None) -> list[str]:
     """Everything that makes `path` break the notebook conventions (empty when fine)."""
     out = []
@@ -194,6 +220,7 @@ def sync() -> list[str]:
     exercise notebooks; return what changed."""
     cfg = settings()
     changed = [str(p.relative_to(ROOT)) for p in notebook_paths() if sync_notebook(p, cfg)]
+    changed += [str(p.relative_to(ROOT)) for p in teacher_paths() if sync_teacher_notebook(p, cfg)]
     text = badges_file_text(cfg=cfg)
     if not BADGES_FILE.is_file() or BADGES_FILE.read_text() != text:
         atomic_write(BADGES_FILE, lambda tmp: tmp.write_text(text))
@@ -205,6 +232,7 @@ def check() -> list[str]:
     """Everything out of date in the notebooks, colab_badges.md and exercises/."""
     cfg = settings()
     found = [msg for p in notebook_paths() for msg in problems(p, cfg)]
+    found += [msg for p in teacher_paths() for msg in teacher_problems(p, cfg)]
     if not BADGES_FILE.is_file() or BADGES_FILE.read_text() != badges_file_text(cfg=cfg):
         found.append("colab_badges.md is out of date")
     return found + stale() + [m for p in exercise_paths() for m in exercise_problems(p)]
