@@ -98,3 +98,14 @@ def test_runner_records_checks_stops_cleanly_and_is_strict_on_request(tmp_path):
     result = runner.run_notebook(wrong, tmp_path, {}, env={environment.STRICT_CHECKS: "1"})
     assert result.error.startswith("CheckFailed: dense_params: wrong")
     assert [c["status"] for c in result.checks] == [check.WRONG] and not result.metrics
+
+
+def test_one_small_check_module_per_lesson():
+    """check/ is a core plus one module per lesson, each short enough to read at once."""
+    from pathlib import Path
+
+    folder = Path(check.__file__).parent
+    lessons = sorted(p.stem for p in folder.glob("lesson*.py"))
+    assert lessons == [f"lesson{n:02d}" for n in range(10)]
+    long = {p.name: n for p in folder.glob("*.py") if (n := len(p.read_text().splitlines())) > 400}
+    assert not long, f"check modules over 400 lines: {long}"

@@ -188,6 +188,16 @@ _LABELS = {  # how L_D treats real_label a: message of each way but the right on
 }
 
 
+_STEP_MISTAKES = {
+    "steps": "D took 1 step per batch, not d_steps = {d_steps}: loop over range(self.d_steps)",
+    "saturating": "G minimised the saturating log(1 − D(G(z))): use generator_loss, −log D(G(z))",
+    "g_first": "G was updated before D: first the d_steps steps on D, then G's step through "
+    "the updated D",
+    "g_noise": "G's step reused the noise of a D step: draw a fresh z for G",
+    "d_noise": "the D steps reused one noise batch: draw a new z for each D step",
+}
+
+
 def _step(w, real, Z, a, lr, d_z, g_z, label="right", saturating=False, g_first=False):
     """NumPy: D's steps on noise Z[d_z[i]], G's on Z[g_z], SGD; new weights and the losses."""
     wg, bg, wd, bd = [x.copy() for x in w]
@@ -243,36 +253,15 @@ def _explain(w, real, Z, a, lr, d_steps, draws, got):
             )
             if not close(new):
                 continue
-            why = [
-                m
-                for m, bad in (
-                    (
-                        f"D took 1 step per batch, not d_steps = {d_steps}: loop over "
-                        f"range(self.d_steps)",
-                        steps != d_steps,
-                    ),
-                    (_LABELS[label], label != "right"),
-                    (
-                        "G minimised the saturating log(1 − D(G(z))): use generator_loss, "
-                        "−log D(G(z))",
-                        saturating,
-                    ),
-                    (
-                        "G was updated before D: first the d_steps steps on D, then G's step "
-                        "through the updated D",
-                        g_first,
-                    ),
-                    (
-                        "G's step reused the noise of a D step: draw a fresh z for G",
-                        zs[-1] in zs[:-1],
-                    ),
-                    (
-                        "the D steps reused one noise batch: draw a new z for each D step",
-                        len(set(zs[:-1])) < steps,
-                    ),
-                )
-                if bad
-            ]
+            mistakes = (
+                (_STEP_MISTAKES["steps"].format(d_steps=d_steps), steps != d_steps),
+                (_LABELS[label], label != "right"),
+                (_STEP_MISTAKES["saturating"], saturating),
+                (_STEP_MISTAKES["g_first"], g_first),
+                (_STEP_MISTAKES["g_noise"], zs[-1] in zs[:-1]),
+                (_STEP_MISTAKES["d_noise"], len(set(zs[:-1])) < steps),
+            )
+            why = [m for m, bad in mistakes if bad]
             if not why:
                 return (d_losses, g_loss), []
             return None, why
