@@ -50,7 +50,7 @@ from .core import (
     install_stop_handler,
     stop_message,
 )
-from .lesson00 import l2_distances, softmax_loss, svm_loss, vote
+from .lesson00 import l2_distances, regularization, softmax_loss, svm_loss, vote
 from .lesson01 import (
     l2_regularization,
     sigmoid_backward,
@@ -63,6 +63,20 @@ from .lesson03 import decayed_learning_rate, dropout, five_layer_model
 from .lesson04 import conv_output_size, conv_params, dense_params
 from .lesson05 import batch_moments, batch_norm, compare_batch_norm, normalize
 from .lesson06 import conv2d, conv2d_loops, conv_block, gaussian_kernel, max_pool
-from .lesson07 import class_activation_map, grad_cam_map, unfreeze_top
-from .lesson08 import atrous_block, iou, pixel_classifier, skip, transposed_output_size
-from .lesson09 import discriminator_loss, gan, generator_loss
+from .lesson07 import (
+    class_activation_map,
+    conv_cost,
+    grad_cam_map,
+    receptive_field,
+    residual_block,
+    unfreeze_top,
+)
+from .lesson08 import (
+    atrous_block,
+    iou,
+    mean_field_step,
+    pixel_classifier,
+    skip,
+    transposed_output_size,
+)
+from .lesson09 import discriminator_loss, gan, gan_value, generator_loss, optimal_discriminator

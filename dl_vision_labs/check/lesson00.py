@@ -29,9 +29,7 @@ def _same(got: np.ndarray, value, rtol: float = 1e-5, atol: float = 1e-8) -> boo
     return got.shape == value.shape and bool(np.allclose(got, value, rtol=rtol, atol=atol))
 
 
-def _compare_or_name(
-    got, want, what: str, mistakes, *, rtol: float = 1e-4, atol: float = 1e-6
-) -> None:
+def _compare_or_name(got, want, what: str, mistakes, *, rtol=1e-4, atol=1e-6) -> None:
     """`_compare`, but a result that equals a known mistake (value, words) says which."""
     got = _array(got, what)
     try:
@@ -43,19 +41,12 @@ def _compare_or_name(
         raise
 
 
-def _gradient(
-    got, numerical: np.ndarray, name: str, mistakes, tolerance: float = 1e-5, overflow: bool = False
-) -> None:
+def _gradient(got, numerical, name: str, mistakes, tolerance=1e-5, overflow=False) -> None:
     """`_compare_gradient`, with the shape explained and known mistakes named."""
     got = _array(got, f"the gradient of {name}")
     if got.shape != numerical.shape:
-        extra = (
-            " (sum over the examples, axis=0)"
-            if got.ndim == numerical.ndim + 1
-            else " (transposed?)"
-            if got.shape == numerical.shape[::-1]
-            else ""
-        )
+        extra = " (transposed?)" if got.shape == numerical.shape[::-1] else ""
+        extra = " (sum over the examples, axis=0)" if got.ndim == numerical.ndim + 1 else extra
         raise Wrong(
             f"the gradient of {name} has shape {got.shape}, expected {numerical.shape}{extra}"
         )
@@ -73,6 +64,52 @@ def _gradient(
                     f"gradient differs from the numerical one on {name}: {mistake}"
                 ) from None
         raise
+
+
+def _returned(out, names: str):
+    """The values of a tuple `(names)` the function returned, or Wrong saying what it returned."""
+    count = names.count(",") + 1
+    if not isinstance(out, (tuple, list)) or len(out) != count:
+        missing = " (a `return` is missing)" if out is None else ""
+        raise Wrong(f"return ({names}), {count} values; got {type(out).__name__}{missing}")
+    return out
+
+
+def _number(got, what: str, why: str) -> np.ndarray:
+    got = _array(got, what)
+    if got.size != 1:
+        raise Wrong(f"{what} must be one number ({why}), got shape {got.shape}")
+    return got.reshape(())
+
+
+_M = {  # the usual mistakes, in words
+    "squared": "these are squared distances: take the square root",
+    "l1": "these are L1 distances (sum of |a − b|), not L2 (square root of the sum of squares)",
+    "dW_n": "∂L/∂W is n times too large: divide the gradient of the data loss by n, like the loss",
+    "dW_reg": "∂L/∂W lacks the gradient of the regularization, 2·reg·W",
+    "dW_2": "the gradient of reg·ΣW² is 2·reg·W, not reg·W",
+    "db_n": "∂L/∂b is n times too large: divide by n, like the loss",
+    "b_reg": "b is not regularized: only W is",
+    "no_reg": "it lacks the regularization reg·ΣW²",
+    "summed": "the data loss is summed; take the mean over the examples (divide by n)",
+    "reg_n": "reg·ΣW² is added once, not divided by n",
+    "reg_2": "the penalty is reg·ΣW², not 2·reg·ΣW²",
+    "margin": "it is 1 too large: the correct class's own margin (s_y − s_y + 1 = 1) is counted; "
+    "set it to 0",
+    "log10": "use the natural logarithm np.log, not log10",
+    "column": "subtract each row's largest score (axis=1, keepdims=True), not each column's",
+    "one_hot": "the gradient of the scores is P − one_hot(y): subtract 1 at the correct class",
+    "norm": "ΣW² is the sum of the squares, not its square root (the norm ‖W‖)",
+    "mean": "sum over all the weights (np.sum), not the mean",
+    "abs": "the L1 term needs the absolute values: l1·Σ|W| (np.abs)",
+    "half": "this lesson's penalty is l2·ΣW², without ½ (its gradient is 2·l2·W)",
+    "swap": "l2 multiplies ΣW² and l1 multiplies Σ|W|: they are swapped",
+    "no_l1": "it lacks the L1 term l1·Σ|W|",
+    "no_l2": "it lacks the L2 term l2·ΣW²",
+    "g_2": "the gradient of l2·ΣW² is 2·l2·W, not l2·W",
+    "g_l1": "it lacks the gradient of the L1 term, l1·np.sign(W)",
+    "g_sign": "the gradient of l1·|w| is l1·sign(w) (−l1 where w < 0), not l1",
+}
 
 
 # --- the exercises --------------------------------------------------------------------------
@@ -104,20 +141,8 @@ def l2_distances(fn) -> None:
             f"(len(A) rows, len(B) columns)"
         )
     l1 = np.array([[np.sum(np.abs(a - b)) for b in B] for a in A])
-    _compare_or_name(
-        got,
-        want,
-        "the distance matrix",
-        [
-            (want**2, "these are squared distances: take the square root"),
-            (
-                l1,
-                "these are L1 distances (sum of |a − b|), not L2 (square root of the sum of "
-                "squares)",
-            ),
-        ],
-        rtol=1e-3,
-    )
+    mistakes = [(want**2, _M["squared"]), (l1, _M["l1"])]
+    _compare_or_name(got, want, "the distance matrix", mistakes, rtol=1e-3)
     same = rng.normal(size=(40, 30)) * 50  # a row against itself: distance 0, never NaN
     itself = _array(fn(same, same.copy()), "the distances of rows to themselves")
     if itself.shape != (40, 40):
@@ -142,12 +167,8 @@ def _tied_winners(row, classes: int) -> list:
     return [c for c in range(classes) if counts[c] == max(counts)]
 
 
-def _reference_vote(labels: np.ndarray, classes: int) -> np.ndarray:
-    out = []
-    for row in labels:
-        winners = _tied_winners(row, classes)
-        out.append(next(label for label in row if label in winners))  # nearest first
-    return np.array(out)
+def _reference_vote(labels: np.ndarray, classes: int) -> np.ndarray:  # ties: nearest first
+    return np.array([next(c for c in row if c in _tied_winners(row, classes)) for row in labels])
 
 
 def _votes(fn, labels: np.ndarray, classes: int) -> None:
@@ -232,80 +253,44 @@ def _loss_gradient_check(
     n = len(X)
     passed = {"W": W.copy(), "b": b + shift, "X": X.copy(), "y": y.copy()}
     originals = {k: v.copy() for k, v in passed.items()}
-    out = fn(passed["W"], passed["b"], passed["X"], passed["y"], reg)
-    if not isinstance(out, (tuple, list)) or len(out) != 3:
-        raise Wrong(
-            f"return (loss, dW, db), three values; got {type(out).__name__}"
-            f"{' (a `return` is missing)' if out is None else ''}"
-        )
+    loss, dW, db = _returned(
+        fn(passed["W"], passed["b"], passed["X"], passed["y"], reg), "loss, dW, db"
+    )
     _unchanged(originals, passed)
-    loss, dW, db = out
     shifted = f" with every score shifted by {shift:g} (no probability changes)" if shift else ""
-    got_loss = _array(loss, "the loss")
-    if got_loss.size != 1:
-        raise Wrong(
-            f"the loss must be one number (the mean over the examples), got shape {got_loss.shape}"
-        )
-    got_loss = got_loss.reshape(())
+    got_loss = _number(loss, "the loss", "the mean over the examples")
     if shift and not np.isfinite(got_loss):
         raise Wrong(
             f"the loss is {got_loss}{shifted}: np.exp overflows; subtract each row's "
             f"largest score before np.exp"
         )
     # float32 holds scores near 1000 to about 1e-4: the shifted values are compared loosely
-    _compare_or_name(
-        got_loss,
-        reference_loss(W, b, X, y, reg),
-        "the loss" + shifted,
-        loss_mistakes(W, b, X, y, reg),
-        rtol=1e-4 if shift else 1e-6,
-    )
+    want, mistakes = reference_loss(W, b, X, y, reg), loss_mistakes(W, b, X, y, reg)
+    _compare_or_name(got_loss, want, "the loss" + shifted, mistakes, rtol=1e-4 if shift else 1e-6)
     num_W = _numerical_gradient(lambda: reference_loss(W, b, X, y, reg), W)
     num_b = _numerical_gradient(lambda: reference_loss(W, b, X, y, reg), b)
     data_W = num_W - 2 * reg * W
-    _gradient(
-        dW,
-        num_W,
-        "W",
-        [
-            (
-                n * data_W + 2 * reg * W,
-                "∂L/∂W is n times too large: divide the gradient of the "
-                "data loss by n, like the loss",
-            ),
-            (data_W, "∂L/∂W lacks the gradient of the regularization, 2·reg·W"),
-            (data_W + reg * W, "the gradient of reg·ΣW² is 2·reg·W, not reg·W"),
-            *[(X.T @ G + 2 * reg * W, words) for G, words in score_gradient_mistakes],
-        ],
-        tolerance=1e-3 if shift else 1e-5,
-        overflow=bool(shift),
-    )
-    _gradient(
-        db,
-        num_b,
-        "b",
-        [
-            (n * num_b, "∂L/∂b is n times too large: divide by n, like the loss"),
-            (num_b + 2 * reg * b, "b is not regularized: only W is"),
-            *[(G.sum(axis=0), words) for G, words in score_gradient_mistakes],
-        ],
-        tolerance=1e-3 if shift else 1e-5,
-        overflow=bool(shift),
-    )
+    mistakes_W = [(n * data_W + 2 * reg * W, _M["dW_n"]), (data_W, _M["dW_reg"])]
+    mistakes_W += [(data_W + reg * W, _M["dW_2"])]
+    mistakes_b = [(n * num_b, _M["db_n"]), (num_b + 2 * reg * b, _M["b_reg"])]
+    for G, words in score_gradient_mistakes:
+        mistakes_W, mistakes_b = (
+            [*mistakes_W, (X.T @ G + 2 * reg * W, words)],
+            [*mistakes_b, (G.sum(axis=0), words)],
+        )
+    tolerance = 1e-3 if shift else 1e-5
+    _gradient(dW, num_W, "W", mistakes_W, tolerance, overflow=bool(shift))
+    _gradient(db, num_b, "b", mistakes_b, tolerance, overflow=bool(shift))
 
 
 def _common_loss_mistakes(data_loss, W, b, X, y, reg):
-    penalty = reg * np.sum(W * W)
-    data = data_loss(W, b, X, y)
+    penalty, data, n = reg * np.sum(W * W), data_loss(W, b, X, y), len(X)
     return [
-        (data, "it lacks the regularization reg·ΣW²"),
-        (
-            len(X) * data + penalty,
-            "the data loss is summed; take the mean over the examples (divide by n)",
-        ),
-        (data + penalty / len(X), "reg·ΣW² is added once, not divided by n"),
-        (data + penalty + reg * np.sum(b * b), "b is not regularized: only W is"),
-        (data + 2 * penalty, "the penalty is reg·ΣW², not 2·reg·ΣW²"),
+        (data, _M["no_reg"]),
+        (n * data + penalty, _M["summed"]),
+        (data + penalty / n, _M["reg_n"]),
+        (data + penalty + reg * np.sum(b * b), _M["b_reg"]),
+        (data + 2 * penalty, _M["reg_2"]),
     ]
 
 
@@ -326,20 +311,14 @@ def _svm_data_loss(W, b, X, y):
 def svm_loss(fn) -> None:
     """`fn(W, b, X, y, reg)` -> (loss, dW, db): multiclass SVM loss, mean over the examples."""
 
-    def mistakes(W, b, X, y, reg):
-        right = _svm_data_loss(W, b, X, y) + reg * np.sum(W * W)
-        return [
-            (
-                right + 1,
-                "it is 1 too large: the correct class's own margin "
-                "(s_y − s_y + 1 = 1) is counted; set it to 0",
-            ),
-            *_common_loss_mistakes(_svm_data_loss, W, b, X, y, reg),
-        ]
+    def reference(W, b, X, y, reg):
+        return _svm_data_loss(W, b, X, y) + reg * np.sum(W * W)
 
-    _loss_gradient_check(
-        fn, lambda W, b, X, y, reg: _svm_data_loss(W, b, X, y) + reg * np.sum(W * W), mistakes
-    )
+    def mistakes(W, b, X, y, reg):
+        common = _common_loss_mistakes(_svm_data_loss, W, b, X, y, reg)
+        return [(reference(W, b, X, y, reg) + 1, _M["margin"]), *common]
+
+    _loss_gradient_check(fn, reference, mistakes)
 
 
 def _softmax_data_loss(W, b, X, y):
@@ -365,16 +344,10 @@ def softmax_loss(fn) -> None:
         S = X @ W + b
         by_column = S - S.max(axis=0)
         log_p = by_column - np.log(np.exp(by_column).sum(axis=1, keepdims=True))
-        wrong_max = -log_p[np.arange(len(y)), y].mean() + reg * np.sum(W * W)
+        penalty = reg * np.sum(W * W)
         return [
-            (
-                _softmax_data_loss(W, b, X, y) / np.log(10) + reg * np.sum(W * W),
-                "use the natural logarithm np.log, not log10",
-            ),
-            (
-                wrong_max,
-                "subtract each row's largest score (axis=1, keepdims=True), not each column's",
-            ),
+            (_softmax_data_loss(W, b, X, y) / np.log(10) + penalty, _M["log10"]),
+            (-log_p[np.arange(len(y)), y].mean() + penalty, _M["column"]),
             *_common_loss_mistakes(_softmax_data_loss, W, b, X, y, reg),
         ]
 
@@ -382,12 +355,42 @@ def softmax_loss(fn) -> None:
     S = X @ W + b
     P = np.exp(S - S.max(axis=1, keepdims=True))
     P /= P.sum(axis=1, keepdims=True)
-    without_one_hot = [
-        (
-            P / len(X),
-            "the gradient of the scores is P − one_hot(y): subtract 1 at the correct class",
-        )
-    ]
+    without_one_hot = [(P / len(X), _M["one_hot"])]
     reference = lambda W, b, X, y, reg: _softmax_data_loss(W, b, X, y) + reg * np.sum(W * W)  # noqa: E731
     _loss_gradient_check(fn, reference, mistakes, without_one_hot)
     _loss_gradient_check(fn, reference, mistakes, without_one_hot, shift=1000.0)
+
+
+@exercise(
+    "penalty = l2 * np.sum(W * W) + l1 * np.sum(np.abs(W)): sums over every weight, no "
+    "square root, no ½. Its gradient is 2 * l2 * W + l1 * np.sign(W) (np.sign(0) is 0)."
+)
+def regularization(fn) -> None:
+    """`fn(W, l1, l2)` -> (l2·ΣW² + l1·Σ|W|, 2·l2·W + l1·sign(W)): the elastic-net penalty
+    of the weights (the bias is not an argument: it is not penalized) and its gradient;
+    at a weight of exactly 0 the gradient of |w| is taken as 0, as np.sign gives."""
+    W = np.array([[1.5, -2.0, 0.0], [0.0, 0.5, -3.0], [2.5, 0.0, -0.5], [-1.0, 4.0, 0.0]])
+    l1, l2, passed = 0.3, 0.7, W.copy()
+    penalty, dW = _returned(fn(passed, l1, l2), "penalty, dW")
+    _unchanged({"W": W}, {"W": passed})
+    squares, sizes, n = np.sum(W * W), np.sum(np.abs(W)), W.size
+    mistakes = [
+        (l2 * np.sqrt(squares) + l1 * sizes, _M["norm"]),
+        *[(l2 * squares / a + l1 * sizes / b, _M["mean"]) for a, b in [(n, n), (n, 1), (1, n)]],
+        (l2 * squares + l1 * W.sum(), _M["abs"]),
+        (l2 * squares / 2 + l1 * sizes, _M["half"]),
+        (l1 * squares + l2 * sizes, _M["swap"]),
+        (l2 * squares, _M["no_l1"]),
+        (l1 * sizes, _M["no_l2"]),
+    ]
+    want = l2 * squares + l1 * sizes
+    _compare_or_name(_number(penalty, "the penalty", "a sum"), want, "the penalty", mistakes)
+    dW, want, zero = _array(dW, "the gradient dW"), 2 * l2 * W + l1 * np.sign(W), W == 0
+    if dW.shape == W.shape and _same(dW[~zero], want[~zero]) and not _same(dW, want):
+        raise Wrong(
+            f"the gradient dW is {np.unique(dW[zero])} where a weight is exactly 0, expected 0: "
+            f"use np.sign(W), which is 0 at 0 (W / |W| divides by 0; W >= 0 gives ±1)"
+        )
+    mistakes = [(l2 * W + l1 * np.sign(W), _M["g_2"]), (2 * l2 * W, _M["g_l1"])]
+    mistakes += [(2 * l2 * W + l1, _M["g_sign"]), (2 * l1 * W + l2 * np.sign(W), _M["swap"])]
+    _compare_or_name(dW, want, "the gradient dW", mistakes)

@@ -357,6 +357,83 @@ def softmax_summed_loss(W, b, X, y, reg):
     return len(X) * loss + reg * np.sum(W * W), dW + 2 * reg * W, db
 
 
+# --- regularization ----------------------------------------------------------------------------
+
+
+def reg_vectorized(W, l1, l2):  # the notebook's
+    penalty = l2 * np.sum(W * W) + l1 * np.sum(np.abs(W))
+    return penalty, 2 * l2 * W + l1 * np.sign(W)
+
+
+def reg_loops(W, l1, l2):
+    penalty, dW = 0.0, np.zeros_like(W)
+    for index, w in np.ndenumerate(W):
+        penalty += l2 * w * w + l1 * abs(w)
+        dW[index] = 2 * l2 * w + (l1 if w > 0 else -l1 if w < 0 else 0.0)
+    return penalty, dW
+
+
+def reg_keras_ops(W, l1, l2):  # tensors
+    W = ops.convert_to_tensor(W)
+    return l2 * ops.sum(ops.square(W)) + l1 * ops.sum(ops.abs(W)), 2 * l2 * W + l1 * ops.sign(W)
+
+
+def reg_norms(W, l1, l2):  # squared Frobenius norm and the L1 norm of the flattened weights
+    penalty = l2 * np.linalg.norm(W) ** 2 + l1 * np.linalg.norm(W.ravel(), 1)
+    return float(penalty), 2 * l2 * W + l1 * np.where(W > 0, 1, np.where(W < 0, -1, 0))
+
+
+def reg_norm_not_squared(W, l1, l2):
+    return l2 * np.linalg.norm(W) + l1 * np.sum(np.abs(W)), 2 * l2 * W + l1 * np.sign(W)
+
+
+def reg_mean(W, l1, l2):
+    return l2 * np.mean(W**2) + l1 * np.mean(np.abs(W)), 2 * l2 * W + l1 * np.sign(W)
+
+
+def reg_no_abs(W, l1, l2):
+    return l2 * np.sum(W**2) + l1 * np.sum(W), 2 * l2 * W + l1 * np.sign(W)
+
+
+def reg_half(W, l1, l2):  # the ½ of other textbooks, gradient consistent with it
+    return 0.5 * l2 * np.sum(W**2) + l1 * np.sum(np.abs(W)), l2 * W + l1 * np.sign(W)
+
+
+def reg_gradient_without_2(W, l1, l2):
+    return reg_vectorized(W, l1, l2)[0], l2 * W + l1 * np.sign(W)
+
+
+def reg_divides_by_abs(W, l1, l2):
+    with np.errstate(invalid="ignore"):
+        return reg_vectorized(W, l1, l2)[0], 2 * l2 * W + l1 * W / np.abs(W)
+
+
+def reg_sign_at_zero_positive(W, l1, l2):
+    return reg_vectorized(W, l1, l2)[0], 2 * l2 * W + l1 * np.where(W >= 0, 1, -1)
+
+
+def reg_swapped(W, l1, l2):
+    return reg_vectorized(W, l2, l1)
+
+
+def reg_no_l1_gradient(W, l1, l2):
+    return reg_vectorized(W, l1, l2)[0], 2 * l2 * W
+
+
+def reg_l1_gradient_constant(W, l1, l2):
+    return reg_vectorized(W, l1, l2)[0], 2 * l2 * W + l1
+
+
+def reg_squares_in_place(W, l1, l2):
+    gradient = 2 * l2 * W + l1 * np.sign(W)
+    W **= 2
+    return l2 * W.sum() + l1 * np.sqrt(W).sum(), gradient
+
+
+def reg_penalty_only(W, l1, l2):
+    return reg_vectorized(W, l1, l2)[0]
+
+
 CASES = {
     "l2_distances": Case(
         run=check.l2_distances,
@@ -461,6 +538,24 @@ CASES = {
                 "no 2·reg·W in dW",
             ),
             Wrong(softmax_summed_loss, r"summed; take the mean", "sum, not mean"),
+        ],
+    ),
+    "regularization": Case(
+        run=check.regularization,
+        right=[reg_vectorized, reg_loops, reg_keras_ops, reg_norms],
+        wrong=[
+            Wrong(reg_norm_not_squared, r"not its square root \(the norm", "‖W‖, not ΣW²"),
+            Wrong(reg_mean, r"not the mean", "np.mean instead of np.sum"),
+            Wrong(reg_no_abs, r"needs the absolute values", "l1·ΣW, abs forgotten"),
+            Wrong(reg_half, r"without ½", "½·l2·ΣW²"),
+            Wrong(reg_gradient_without_2, r"2·l2·W, not l2·W", "gradient l2·W"),
+            Wrong(reg_divides_by_abs, r"exactly 0.*np\.sign", "W / |W|: NaN at 0"),
+            Wrong(reg_sign_at_zero_positive, r"exactly 0.*np\.sign", "W >= 0: +1 at 0"),
+            Wrong(reg_swapped, r"swapped", "l1 and l2 swapped"),
+            Wrong(reg_no_l1_gradient, r"lacks the gradient of the L1 term", "no l1·sign(W)"),
+            Wrong(reg_l1_gradient_constant, r"not l1", "l1 instead of l1·sign(W)"),
+            Wrong(reg_squares_in_place, r"changed its input W in place", "W **= 2"),
+            Wrong(reg_penalty_only, r"return \(penalty, dW\)", "the penalty only"),
         ],
     ),
 }
