@@ -59,7 +59,7 @@ from .lesson01 import (
     value,
 )
 from .lesson02 import cross_entropy, model, train_step
-from .lesson03 import decayed_learning_rate, dropout, five_layer_model
+from .lesson03 import decayed_learning_rate, dropout, five_layer_model, he_init
 from .lesson04 import conv_output_size, conv_params, dense_params
 from .lesson05 import batch_moments, batch_norm, compare_batch_norm, normalize
 from .lesson06 import conv2d, conv2d_loops, conv_block, gaussian_kernel, max_pool

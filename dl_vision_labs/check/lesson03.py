@@ -314,3 +314,78 @@ def dropout(fn) -> None:
                 "unchanged"
                 + (": inverted dropout scales in training only, not at inference" if scaled else "")
             )
+
+
+def _init_mistakes(fan_in: int, fan_out: int) -> dict[str, float]:
+    """The standard deviation that common wrong He initialisations give, and the mistake."""
+    return {
+        "it uses fan_out: the scale is set by the inputs each neuron sums, fan_in": 2 / fan_out,
+        "the 2 is missing: 1/fan_in is Xavier's variance, for tanh; a ReLU zeroes half "
+        "its inputs, so He doubles it": 1 / fan_in,
+        "2/fan_in is the variance: the standard deviation is its square root": (2 / fan_in) ** 2,
+        "it divides by the layer's number of weights fan_in·fan_out: use fan_in": 2
+        / (fan_in * fan_out),
+        "it uses fan_in + fan_out (Glorot's average): He uses fan_in alone": 2 / (fan_in + fan_out),
+        "a normal cut at two standard deviations has a standard deviation 0.88 times its "
+        "stddev: divide by 0.8796 (Keras' HeNormal does)": 0.8796**2 * 2 / fan_in,
+        "a uniform on ±sqrt(2/fan_in) has standard deviation sqrt(2/fan_in)/√3: use the "
+        "limit sqrt(6/fan_in)": 2 / fan_in / 3,
+    }  # variances: the standard deviations are their square roots
+
+
+def _weights(fn, fan_in, fan_out, seed) -> np.ndarray:
+    w = fn(fan_in, fan_out, np.random.default_rng(seed))
+    if w is None:
+        raise Wrong("it returns nothing (a `return` is missing)")
+    w, said = _np(w), f"he_init({fan_in}, {fan_out}, rng) has shape"
+    if w.shape == (fan_out, fan_in):
+        raise Wrong(
+            f"{said} {w.shape}, expected ({fan_in}, {fan_out}): a layer computes x·W, so W "
+            "has one row per input"
+        )
+    if w.shape != (fan_in, fan_out):
+        raise Wrong(f"{said} {w.shape}, expected ({fan_in}, {fan_out})")
+    if not np.all(np.isfinite(w)):
+        raise Wrong("the weights contain NaN or infinity")
+    return w
+
+
+@exercise(
+    "rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in): a normal with "
+    "variance 2/fan_in, fan_in being the number of inputs of each neuron."
+)
+def he_init(fn) -> None:
+    """`fn(fan_in, fan_out, rng)`: a (fan_in, fan_out) matrix of weights with mean 0 and
+    standard deviation sqrt(2 / fan_in), drawn from `rng`; shapes far from square, so that
+    fan_in, fan_out, their sum and their product all give different scales."""
+    for fan_in, fan_out in ((900, 40), (40, 900), (3000, 12)):
+        w, want = _weights(fn, fan_in, fan_out, seed=fan_in), np.sqrt(2 / fan_in)
+        said = f"he_init({fan_in}, {fan_out}, rng)"
+        if w.std() == 0:
+            raise Wrong(f"{said}: every weight is the same: neurons that start equal stay equal")
+        if abs(w.mean()) > 0.05 * want:
+            raise Wrong(
+                f"{said}: the weights' mean is {w.mean():.3g}, expected 0: draw from a "
+                "distribution centred on 0 (rng.standard_normal, not rng.random)"
+            )
+        if abs(w.std() / want - 1) > 0.03:
+            errors = {
+                m: abs(w.std() / np.sqrt(v) - 1) for m, v in _init_mistakes(fan_in, fan_out).items()
+            }
+            mistake = min(errors, key=errors.get)
+            raise Wrong(
+                f"{said}: the weights' standard deviation is {w.std():.4g}, expected "
+                f"sqrt(2/{fan_in}) = {want:.4g}"
+                + (f": {mistake}" if errors[mistake] < 0.03 else "")
+            )
+    w = _weights(fn, 900, 40, seed=7)
+    if not np.array_equal(w, _weights(fn, 900, 40, seed=7)):
+        raise Wrong(
+            "two calls with the same rng seed give different weights: draw them from the "
+            "rng argument, not from np.random"
+        )
+    if np.array_equal(w, _weights(fn, 900, 40, seed=8)):
+        raise Wrong(
+            "two different rngs give the same weights: draw them from the rng argument "
+            "(a seed of your own gives the same weights on every call)"
+        )

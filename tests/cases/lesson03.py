@@ -1,4 +1,5 @@
-"""Right and wrong answers to notebook 03's exercises (five-layer network, decay, dropout)."""
+"""Right and wrong answers to notebook 03's exercises (five-layer network, He initialisation,
+decay, dropout)."""
 
 import math
 
@@ -68,6 +69,42 @@ def _mlp(
     stack.append(layers.Dense(10, activation=output))
     stack += [layers.Dropout(rate)] if last_dropout and rate else []
     return keras.Sequential(stack)
+
+
+# --- he_init -----------------------------------------------------------------------------------
+
+
+def he_keras(fan_in, fan_out, rng):  # Keras' HeNormal: a truncated normal, rescaled
+    return keras.initializers.HeNormal(seed=int(rng.integers(2**31)))((fan_in, fan_out))
+
+
+def he_uniform(fan_in, fan_out, rng):  # He's uniform variant: the same standard deviation
+    limit = math.sqrt(6 / fan_in)
+    return rng.uniform(-limit, limit, size=(fan_in, fan_out))
+
+
+def he_truncated_uncorrected(fan_in, fan_out, rng):
+    init = keras.initializers.TruncatedNormal(
+        stddev=math.sqrt(2 / fan_in), seed=int(rng.integers(99))
+    )
+    return init((fan_in, fan_out))
+
+
+def he_global_rng(fan_in, fan_out, rng):
+    return np.random.randn(fan_in, fan_out) * np.sqrt(2 / fan_in)  # noqa: NPY002
+
+
+def he_own_seed(fan_in, fan_out, rng):
+    return np.random.default_rng(0).standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
+
+
+def _he(scale):
+    """A normal initialiser with the standard deviation scale(fan_in, fan_out)."""
+
+    def init(fan_in, fan_out, rng):
+        return rng.standard_normal((fan_in, fan_out)) * scale(fan_in, fan_out)
+
+    return init
 
 
 # --- decayed_learning_rate, dropout -----------------------------------------------------------
@@ -178,6 +215,61 @@ CASES = {
                 "no softmax",
             ),
             Wrong(lambda a, dropout_rate=0.0: None, r"returns nothing", "no return"),
+        ],
+    ),
+    "he_init": Case(
+        run=check.he_init,
+        right=[
+            lambda fan_in, fan_out, rng: (
+                rng.standard_normal((fan_in, fan_out)) * np.sqrt(2 / fan_in)
+            ),
+            lambda fan_in, fan_out, rng: rng.normal(0.0, math.sqrt(2 / fan_in), (fan_in, fan_out)),
+            he_keras,
+            he_uniform,
+            lambda fan_in, fan_out, rng: keras.random.normal(
+                (fan_in, fan_out), stddev=(2 / fan_in) ** 0.5, seed=int(rng.integers(2**31))
+            ),
+        ],
+        wrong=[
+            Wrong(_he(lambda i, o: np.sqrt(2 / o)), r"uses fan_out", "fan_out instead of fan_in"),
+            Wrong(
+                _he(lambda i, o: np.sqrt(1 / i)), r"the 2 is missing", "Xavier's 1/fan_in with ReLU"
+            ),
+            Wrong(_he(lambda i, o: 2 / i), r"is the variance", "variance, no square root"),
+            Wrong(_he(lambda i, o: np.sqrt(2 / (i * o))), r"number of weights", "all the weights"),
+            Wrong(
+                _he(lambda i, o: np.sqrt(2 / (i + o))),
+                r"fan_in \+ fan_out",
+                "Glorot's fan_in + fan_out",
+            ),
+            Wrong(
+                lambda i, o, rng: rng.standard_normal((o, i)) * np.sqrt(2 / i),
+                r"one row per input",
+                "transposed: (fan_out, fan_in)",
+            ),
+            Wrong(
+                he_truncated_uncorrected,
+                r"cut at two standard deviations",
+                "truncated, not rescaled",
+            ),
+            Wrong(
+                lambda i, o, rng: rng.uniform(-np.sqrt(2 / i), np.sqrt(2 / i), (i, o)),
+                r"uniform on ±sqrt\(2/fan_in\)",
+                "uniform with limit sqrt(2/fan_in)",
+            ),
+            Wrong(
+                lambda i, o, rng: rng.random((i, o)) * np.sqrt(2 / i),
+                r"mean .* expected 0",
+                "rng.random: uniform on [0, 1)",
+            ),
+            Wrong(he_global_rng, r"not from np.random", "np.random instead of rng"),
+            Wrong(he_own_seed, r"seed of your own", "a fixed seed"),
+            Wrong(
+                lambda i, o, rng: np.full((i, o), np.sqrt(2 / i)),
+                r"every weight is the same",
+                "constant",
+            ),
+            Wrong(lambda i, o, rng: None, r"returns nothing", "no return"),
         ],
     ),
     "decayed_learning_rate": Case(
