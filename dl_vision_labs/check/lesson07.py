@@ -1,10 +1,181 @@
-"""Checks of notebook 07's exercises: transfer learning."""
+"""Checks of notebook 07's exercises: ConvNet architectures and transfer learning."""
 
 import numpy as np
 from keras import Input, Model, layers
 
-from .core import Wrong, _compare, exercise
-from .lesson06 import _diagnose, _result, _unchanged
+from .core import Wrong, _compare, _np, exercise
+from .lesson04 import _count, _named
+from .lesson06 import _correlate, _diagnose, _padded, _result, _unchanged
+
+# --- ConvNet architectures -------------------------------------------------------------------
+
+
+@exercise(
+    "One input pixel is a 1 × 1 region; each stride-1 kernel × kernel layer widens it by "
+    "kernel − 1 pixels: return n_layers * (kernel - 1) + 1."
+)
+def receptive_field(fn) -> None:
+    """`fn(n_layers, kernel)`: the side of the input region one output of n_layers stacked
+    stride-1 kernel × kernel convolutions sees."""
+    for n, k in [(2, 3), (3, 3), (2, 5), (4, 7), (1, 5), (3, 1), (5, 2), (10, 3)]:
+        support = np.ones(1)  # an impulse, spread by each layer's window (a 1-D slice)
+        for _ in range(n):
+            support = np.convolve(support, np.ones(k))
+        want, call = len(support), f"receptive_field({n}, {k})"
+        got = _count(fn(n, k), call)
+        if got != want:
+            raise Wrong(f"{call} = {got}, expected {want}" + _named(got, [
+                (n * (k - 1), "off by one: count the centre pixel too, n(k − 1) + 1"),
+                (n * k, "neighbouring windows overlap: each layer adds k − 1 pixels, not k"),
+                (k**n, "each layer adds k − 1 pixels to the region; it does not multiply it"),
+                (2 * n + 1, "2n + 1 holds only for 3 × 3 kernels: use `kernel`"),
+                ((n + 1) * (k - 1) + 1, "one layer too many: n(k − 1) + 1"),
+                ((n - 1) * (k - 1) + 1, "one layer too few: n(k − 1) + 1"),
+            ]))  # fmt: skip
+
+
+def _conv_reference(h, w, c_in, c_out, k, stride, padding, bias):
+    """Keras' own count and output size; multiply-adds: one per weight per output position."""
+    layer = layers.Conv2D(c_out, k, strides=stride, padding=padding, use_bias=bias)
+    layer.build((None, h, w, c_in))
+    _, rows, cols, _ = layer.compute_output_shape((None, h, w, c_in))
+    return layer.count_params(), rows * cols * c_out * k * k * c_in, (rows, cols)
+
+
+def _size(n, k, s, padding) -> int:
+    return -(-n // s) if padding == "same" else (n - k) // s + 1
+
+
+@exercise(
+    'Output size: "same" gives ceil(h / stride) (-(-h // stride)), "valid" (h − k) // stride '
+    "+ 1, the same for w. Parameters: k·k·c_in·c_out weights, plus c_out biases if bias. "
+    "Multiply-adds: h_out·w_out·c_out·k·k·c_in. Return (parameters, multiply_adds)."
+)
+def conv_cost(fn) -> None:
+    """`fn(h, w, c_in, c_out, k, stride, padding, bias)`: (parameters, multiply-adds) of a
+    Conv2D on one h × w × c_in image, as Keras builds it; inputs non-square, non-divisible."""
+    for h, w, c_in, c_out, k, s, padding, bias in [
+        (13, 9, 4, 5, 3, 2, "same", True),
+        (13, 9, 4, 5, 3, 2, "valid", True),
+        (10, 7, 4, 6, 5, 3, "valid", False),
+        (8, 11, 6, 4, 1, 2, "same", False),
+        (227, 227, 3, 96, 11, 4, "valid", True),
+        (16, 12, 2, 7, 3, 1, "same", True),
+    ]:
+        params, macs, (rows, cols) = _conv_reference(h, w, c_in, c_out, k, s, padding, bias)
+        call = f"conv_cost({h}, {w}, {c_in}, {c_out}, {k}, {s}, {padding!r}, bias={bias})"
+        got = fn(h, w, c_in, c_out, k, s, padding, bias)
+        if not isinstance(got, (tuple, list)) or len(got) != 2:
+            raise Wrong(f"{call} returned {got!r}: return two numbers, (parameters, multiply_adds)")
+        p, m = _count(got[0], call + "[0]"), _count(got[1], call + "[1]")
+        if (p, m) == (macs, params) != (params, macs):
+            raise Wrong(f"{call} = ({p}, {m}): return (parameters, multiply_adds), in that order")
+        b = c_out if bias else 0
+        if p != params:
+            raise Wrong(f"{call}: {p} parameters, Keras counts {params}" + _named(p, [
+                (params - b, "the c_out biases are missing (one per filter when bias=True)"),
+                (params + c_out, "bias=False: no biases, only the k·k·c_in·c_out weights"),
+                (k * c_in * c_out + b, "a filter has k·k weights per input channel, not k"),
+                (k * k * c_out + b, "each filter spans all c_in input channels"),
+                (k * k * c_in + b, "there are c_out filters, each with k·k·c_in weights"),
+                (params * rows * cols, "parameters do not depend on the image size: the same "
+                 "filters slide over every position"),
+            ]))  # fmt: skip
+        if m == macs:
+            continue
+        other = "valid" if padding == "same" else "same"
+        per = c_out * k * k * c_in
+        if int(m) != m:
+            raise Wrong(f"{call}: {m} multiply-adds is not a whole number; round the output "
+                        f"size with // (down for 'valid', up for 'same')")  # fmt: skip
+        expected = f"{call}: {m} multiply-adds, expected {macs} ({rows} × {cols} output)"
+        raise Wrong(expected + _named(m, [
+            (_size(h, k, 1, padding) * _size(w, k, 1, padding) * per, "the stride is ignored: "
+             "at stride s the filter visits every s-th position"),
+            (_size(h, k, s, other) * _size(w, k, s, other) * per, f"that is the output size for "
+             f"padding {other!r}: 'same' gives ceil(h / s), 'valid' (h − k) // s + 1"),
+            (h // s * (w // s) * per if padding == "same" else None,
+             "'same' rounds up: ceil(h / s) = -(-h // s)"),
+            (rows * rows * per, "the image is h × w, not square: use w for the columns"),
+            (cols * cols * per, "the image is h × w, not square: use h for the rows"),
+            (h * w * per, "count the output positions, not the input's h × w"),
+            (macs // k, "each output value needs k·k·c_in multiply-adds, not k·c_in"),
+            (macs // c_in, "each output value sums over all c_in input channels"),
+            (macs // c_out, "every one of the c_out filters runs at each position"),
+            (macs + rows * cols * b, "the bias is an addition, not a multiply-add"),
+            (2 * macs, "count multiply-adds, not FLOPs (a multiply-add is two FLOPs)"),
+        ]))  # fmt: skip
+
+
+def _residual_outputs(x, k1, k2) -> dict:
+    """ReLU(F(x) + x), F = conv → ReLU → conv ("same", no bias), and the usual mistakes."""
+    conv = lambda h, k: np.stack([_correlate(_padded(im, [(1, 1), (1, 1)]), k) for im in h])  # noqa: E731
+    relu = lambda z: np.maximum(z, 0)  # noqa: E731
+    a = conv(x, k1)
+    f = conv(relu(a), k2)
+    return {
+        None: relu(f + x),
+        "the skip is added after the last ReLU, ReLU(F(x)) + x: add x first, then the ReLU":
+            relu(f) + x,
+        "the second convolution has a ReLU built in (activation='relu'): F(x) ends with the "
+        "convolution, the ReLU comes after the addition": relu(relu(f) + x),
+        "no ReLU after the addition: the block's output is ReLU(F(x) + x)": f + x,
+        "x is never added: the skip connection is missing, ReLU(F(x) + x)": relu(f),
+        "no ReLU between the two convolutions": relu(conv(a, k2) + x),
+        "the skip starts after the first convolution: add the block's input x itself":
+            relu(f + relu(a)),
+        "the skip starts after the first convolution (before its ReLU): add the block's "
+        "input x itself": relu(f + a),
+        "a ReLU on x before the addition: the skip carries x unchanged": relu(f + relu(x)),
+    }  # fmt: skip
+
+
+@exercise(
+    'y = keras.layers.Conv2D(channels, 3, padding="same", activation="relu")(x); y = '
+    'keras.layers.Conv2D(channels, 3, padding="same")(y); then add the input and apply the '
+    "ReLU: return keras.layers.ReLU()(keras.layers.Add()([y, x]))."
+)
+def residual_block(fn) -> None:
+    """`fn(x)`: ResNet's basic block without batch norm, ReLU(conv(ReLU(conv(x))) + x), 3×3
+    "same" convolutions with x's channels; checked with known weights (a batch norm with its
+    initial values, in inference mode, changes nothing that the tolerance sees)."""
+    x = Input((6, 7, 4))
+    out = fn(x)
+    if out is None or not hasattr(out, "shape"):
+        raise Wrong(f"residual_block returned {type(out).__name__}: return the block's output")
+    if tuple(out.shape[1:]) != (6, 7, 4):
+        raise Wrong(
+            f"the block turns a (6, 7, 4) input into {tuple(out.shape[1:])}: F(x) must keep "
+            f"x's shape to be added to it (padding='same', x.shape[-1] filters)"
+        )
+    try:
+        model = Model(x, out)
+    except ValueError as err:
+        raise Wrong(f"the returned tensor is not computed from the input x ({err})") from None
+    convs = [op for op in model.operations if isinstance(op, layers.Conv2D)]
+    if len(convs) != 2:
+        raise Wrong(f"the block has {len(convs)} convolutions, expected two (3×3, stride 1)")
+    for conv in convs:
+        if tuple(conv.kernel_size) != (3, 3) or tuple(conv.strides) != (1, 1):
+            raise Wrong(
+                f"each convolution is 3×3 with stride 1, found {tuple(conv.kernel_size)}, "
+                f"strides {tuple(conv.strides)}"
+            )
+    rng = np.random.default_rng(0)
+    kernels = rng.normal(0, 0.4, size=(2, 3, 3, 4, 4))
+    for conv, kernel in zip(convs, kernels):
+        conv.kernel.assign(kernel.astype("float32"))
+        if conv.use_bias:
+            conv.bias.assign(np.zeros(4, "float32"))
+    images = rng.normal(size=(2, 6, 7, 4))
+    got = _np(model(images.astype("float32"), training=False))
+    outputs = _residual_outputs(images, *kernels)
+    want = outputs.pop(None)
+    _diagnose(got, want, outputs)
+    _compare(got, want, "the block's output with known weights", rtol=3e-3, atol=1e-3)
+
+
+# --- transfer learning -----------------------------------------------------------------------
 
 
 def _small_backbone():

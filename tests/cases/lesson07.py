@@ -1,4 +1,6 @@
-"""Right and wrong answers to notebook 07's exercises (fine-tuning, CAM, Grad-CAM)."""
+"""Right and wrong answers to notebook 07's exercises (ConvNet architectures, fine-tuning,
+CAM, Grad-CAM)."""
+
 
 import keras
 import numpy as np
@@ -6,6 +8,217 @@ from keras import layers, ops
 
 from dl_vision_labs import check
 from tests.cases import Case, Wrong
+
+# --- receptive_field ----------------------------------------------------------------------------
+
+
+def field_notebook(n_layers, kernel):
+    return n_layers * (kernel - 1) + 1
+
+
+def field_loop(n_layers, kernel):  # grow the region layer by layer
+    side = 1
+    for _ in range(n_layers):
+        side += kernel - 1
+    return side
+
+
+def field_numpy(n_layers, kernel):  # a NumPy integer
+    return np.int64(1) + np.sum(np.full(n_layers, kernel - 1))
+
+
+def field_impulse(n_layers, kernel):  # spread an impulse, as the notebook's demonstration
+    support = np.ones(1)
+    for _ in range(n_layers):
+        support = np.convolve(support, np.ones(kernel))
+    return support.size
+
+
+def field_no_centre(n_layers, kernel):
+    return n_layers * (kernel - 1)
+
+
+def field_n_times_k(n_layers, kernel):
+    return n_layers * kernel
+
+
+def field_power(n_layers, kernel):
+    return kernel**n_layers
+
+
+def field_three_by_three(n_layers, kernel):  # the deck's 3×3 case only
+    return 2 * n_layers + 1
+
+
+def field_one_too_many(n_layers, kernel):  # range(n_layers + 1)
+    return (n_layers + 1) * (kernel - 1) + 1
+
+
+def field_no_return(n_layers, kernel):
+    n_layers * (kernel - 1) + 1
+
+
+# --- conv_cost -----------------------------------------------------------------------------------
+
+
+def cost_notebook(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    if padding == "same":
+        rows, cols = -(-h // stride), -(-w // stride)
+    else:
+        rows, cols = (h - k) // stride + 1, (w - k) // stride + 1
+    parameters = k * k * c_in * c_out + (c_out if bias else 0)
+    return parameters, rows * cols * k * k * c_in * c_out
+
+
+def cost_pad_formula(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    p = (k - 1) // 2 if padding == "same" else 0  # (W − F + 2P) / S + 1, odd kernels
+    rows, cols = (h - k + 2 * p) // stride + 1, (w - k + 2 * p) // stride + 1
+    weights = k * k * c_in * c_out
+    return weights + c_out * bias, weights * rows * cols
+
+
+def cost_keras(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    layer = layers.Conv2D(c_out, k, strides=stride, padding=padding, use_bias=bias)
+    layer.build((None, h, w, c_in))
+    _, rows, cols, _ = layer.compute_output_shape((None, h, w, c_in))
+    return layer.count_params(), rows * cols * int(np.prod(layer.kernel.shape))
+
+
+def cost_ceil_numpy(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):  # [p, m] list
+    if padding == "same":
+        size = np.ceil(np.array([h, w]) / stride)
+    else:
+        size = np.floor((np.array([h, w]) - k) / stride) + 1
+    per_position = np.prod([k, k, c_in, c_out])
+    return [per_position + (c_out if bias else 0), int(np.prod(size)) * per_position]
+
+
+def cost_no_bias(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    return k * k * c_in * c_out, cost_notebook(h, w, c_in, c_out, k, stride, padding)[1]
+
+
+def cost_always_bias(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    return k * k * c_in * c_out + c_out, cost_notebook(h, w, c_in, c_out, k, stride, padding)[1]
+
+
+def cost_no_stride(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    return cost_notebook(h, w, c_in, c_out, k, 1, padding, bias)[0], cost_notebook(
+        h, w, c_in, c_out, k, 1, padding, bias
+    )[1]
+
+
+def cost_padding_swapped(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    other = "valid" if padding == "same" else "same"
+    return cost_notebook(h, w, c_in, c_out, k, stride, other, bias)
+
+
+def cost_k_not_squared(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    parameters, macs = cost_notebook(h, w, c_in, c_out, k, stride, padding, bias)
+    return parameters, macs // k
+
+
+def cost_square_image(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    return cost_notebook(h, h, c_in, c_out, k, stride, padding, bias)
+
+
+def cost_flops(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    parameters, macs = cost_notebook(h, w, c_in, c_out, k, stride, padding, bias)
+    return parameters, 2 * macs
+
+
+def cost_bias_counted(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    parameters, macs = cost_notebook(h, w, c_in, c_out, k, stride, padding, bias)
+    return parameters, macs + (macs // (k * k * c_in) if bias else 0)
+
+
+def cost_no_c_in(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    parameters, macs = cost_notebook(h, w, 1, c_out, k, stride, padding, bias)
+    return parameters, macs * c_in
+
+
+def cost_swapped(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    return cost_notebook(h, w, c_in, c_out, k, stride, padding, bias)[::-1]
+
+
+def cost_valid_float(h, w, c_in, c_out, k, stride=1, padding="same", bias=True):
+    if padding == "same":
+        return cost_notebook(h, w, c_in, c_out, k, stride, padding, bias)
+    rows, cols = (h - k) / stride + 1, (w - k) / stride + 1
+    return k * k * c_in * c_out + c_out * bias, rows * cols * k * k * c_in * c_out
+
+
+# --- residual_block ------------------------------------------------------------------------------
+
+
+def block_notebook(x):
+    channels = x.shape[-1]
+    y = keras.layers.Conv2D(channels, 3, padding="same", activation="relu")(x)
+    y = keras.layers.Conv2D(channels, 3, padding="same")(y)
+    return keras.layers.ReLU()(keras.layers.Add()([y, x]))
+
+
+def block_ops(x):  # separate ReLU, the + operator, keras.ops.relu
+    y = layers.Conv2D(x.shape[-1], 3, padding="same")(x)
+    y = layers.Conv2D(x.shape[-1], (3, 3), padding="same")(layers.ReLU()(y))
+    return ops.relu(y + x)
+
+
+def block_batch_norm(x):  # as in ResNet: conv → BN → ReLU → conv → BN, then add and ReLU
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same", use_bias=False)(x)
+    y = layers.Activation("relu")(layers.BatchNormalization()(y))
+    y = layers.BatchNormalization()(layers.Conv2D(c, 3, padding="same", use_bias=False)(y))
+    return layers.Activation("relu")(layers.add([x, y]))
+
+
+def block_after_relu(x):
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(y)
+    return layers.Add()([y, x])
+
+
+def block_no_skip(x):
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(x)
+    return layers.Conv2D(c, 3, padding="same", activation="relu")(y)
+
+
+def block_no_final_relu(x):
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(x)
+    return layers.Add()([layers.Conv2D(c, 3, padding="same")(y), x])
+
+
+def block_no_middle_relu(x):
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same")(layers.Conv2D(c, 3, padding="same")(x))
+    return layers.ReLU()(layers.Add()([y, x]))
+
+
+def block_relu_twice(x):  # activation="relu" in both convolutions, ReLU after the add too
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(x)
+    y = layers.Conv2D(c, 3, padding="same", activation="relu")(y)
+    return layers.ReLU()(layers.Add()([y, x]))
+
+
+def block_skip_from_middle(x):
+    c = x.shape[-1]
+    h = layers.Conv2D(c, 3, padding="same", activation="relu")(x)
+    return layers.ReLU()(layers.Add()([layers.Conv2D(c, 3, padding="same")(h), h]))
+
+
+def block_valid(x):
+    c = x.shape[-1]
+    y = layers.Conv2D(c, 3, activation="relu")(x)
+    return layers.ReLU()(layers.Conv2D(c, 3)(y))
+
+
+def block_fixed_filters(x):  # 64 filters whatever x has
+    y = layers.Conv2D(64, 3, padding="same", activation="relu")(x)
+    return layers.ReLU()(layers.Conv2D(64, 3, padding="same")(y))
+
 
 # --- unfreeze_top -------------------------------------------------------------------------------
 
@@ -241,6 +454,49 @@ def gradcam_no_return(features, gradients):
 
 
 CASES = {
+    "receptive_field": Case(
+        run=check.receptive_field,
+        right=[field_notebook, field_loop, field_numpy, field_impulse],
+        wrong=[
+            Wrong(field_no_centre, r"off by one: count the centre", "n(k − 1)"),
+            Wrong(field_n_times_k, r"windows overlap.*k − 1 pixels, not k", "n·k"),
+            Wrong(field_power, r"does not multiply", "k ** n"),
+            Wrong(field_three_by_three, r"only for 3 × 3 kernels", "2n + 1"),
+            Wrong(field_one_too_many, r"one layer too many", "(n + 1)(k − 1) + 1"),
+            Wrong(field_no_return, r"returned None", "no return"),
+        ],
+    ),
+    "conv_cost": Case(
+        run=check.conv_cost,
+        right=[cost_notebook, cost_pad_formula, cost_keras, cost_ceil_numpy],
+        wrong=[
+            Wrong(cost_no_bias, r"biases are missing", "bias forgotten"),
+            Wrong(cost_always_bias, r"bias=False: no biases", "bias argument ignored"),
+            Wrong(cost_no_stride, r"stride is ignored", "stride ignored"),
+            Wrong(cost_padding_swapped, r"output size for padding 'valid'", "same/valid swapped"),
+            Wrong(cost_k_not_squared, r"k·k·c_in multiply-adds, not k·c_in", "k, not k²"),
+            Wrong(cost_square_image, r"not square", "h for both sides"),
+            Wrong(cost_flops, r"not FLOPs", "2 × multiply-adds"),
+            Wrong(cost_bias_counted, r"bias is an addition", "bias counted as a multiply-add"),
+            Wrong(cost_no_c_in, r"spans all c_in input channels", "c_in forgotten"),
+            Wrong(cost_swapped, r"in that order", "(multiply-adds, parameters)"),
+            Wrong(cost_valid_float, r"not a whole number", "/ instead of //"),
+        ],
+    ),
+    "residual_block": Case(
+        run=check.residual_block,
+        right=[block_notebook, block_ops, block_batch_norm],
+        wrong=[
+            Wrong(block_after_relu, r"added after the last ReLU", "ReLU(F(x)) + x"),
+            Wrong(block_no_skip, r"skip connection is missing", "no + x"),
+            Wrong(block_no_final_relu, r"no ReLU after the addition", "F(x) + x"),
+            Wrong(block_no_middle_relu, r"no ReLU between", "conv(conv(x))"),
+            Wrong(block_relu_twice, r"ReLU built in", "activation='relu' in the second conv"),
+            Wrong(block_skip_from_middle, r"skip starts after the first", "adds h, not x"),
+            Wrong(block_valid, r"keep x's shape", "padding 'valid'"),
+            Wrong(block_fixed_filters, r"keep x's shape", "64 filters"),
+        ],
+    ),
     "unfreeze_top": Case(
         run=check.unfreeze_top,
         right=[
