@@ -4,6 +4,7 @@
 
     judge = gan.train_judge(images)                            # a classifier that can say
     judge = gan.extend_judge(classifier, images)               # "not a digit" (non_images)
+    judge = gan.load_judge("mnist", images)                    # notebook 05's, else trained
 
     fd = gan.frechet_distance(real_features, fake_features)   # 0 = same distribution
     gan.confident_share(probabilities)                         # share the classifier is sure of
@@ -367,3 +368,70 @@ def extend_judge(
     )
     model.fit(x, y, batch_size=256, epochs=epochs, shuffle=True, verbose=verbose)
     return model
+
+
+# --- the judge of notebook 09: an earlier notebook's classifier, or one trained here ---------
+
+# The classifier an earlier notebook saves for each dataset: its notebook, its file, the test
+# accuracy it must reach, and what it multiplies pixels in [0, 1] by (06's takes 0..255).
+SAVED_CLASSIFIERS = {
+    "mnist": ("05_batch_normalization", "mnist_cnn.keras", 0.993, 1.0),
+    "cifar10": ("06_convolutions_filters_cifar10", "cifar10_cnn.keras", 0.8, 255.0),
+}
+
+
+def saved_classifier(name: str, images, *, min_accuracy: float | None = None):
+    """The classifier an earlier notebook saved for dataset `name` (`SAVED_CLASSIFIERS`, in
+    that notebook's `storage.workdir`) if it loads, takes `images`' shape and reaches
+    `min_accuracy` (default: the table's) on `images.x_test`; else None, saying why."""
+    import keras
+
+    from dl_vision_labs import storage
+
+    if name not in SAVED_CLASSIFIERS:
+        return None
+    notebook, file, target, scale = SAVED_CLASSIFIERS[name]
+    target = target if min_accuracy is None else min_accuracy
+    path = storage.workdir(notebook) / file
+    if not path.exists():
+        print(f"No saved classifier at {path}.")
+        return None
+    try:  # compile=False: only predictions are needed, not the optimizer and its schedule
+        model = keras.models.load_model(path, safe_mode=True, compile=False)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"Could not load {path}: {err}")
+        return None
+    shape = tuple(images.x_train.shape[1:])
+    if tuple(model.input_shape[1:]) != shape:
+        print(f"{path} expects inputs {model.input_shape[1:]}, not {shape}.")
+        return None
+    predictions = model.predict(
+        images.x_test.astype("float32") / 255 * scale, batch_size=500, verbose=0
+    )
+    accuracy = float(np.mean(np.argmax(predictions, 1) == np.asarray(images.y_test).reshape(-1)))
+    if accuracy < target:
+        print(f"{path} reaches only {accuracy:.4f} on the test images, not {target}.")
+        return None
+    print(
+        f"Loaded notebook {notebook[:2]}'s classifier from {path} (test accuracy {accuracy:.4f})."
+    )
+    return model
+
+
+def load_judge(
+    name: str,
+    images,
+    *,
+    epochs: int = 5,
+    seed: int | None = None,
+    min_accuracy: float | None = None,
+) -> keras.Model:
+    """Notebook 09's judge for dataset `name`: the classifier an earlier notebook saved
+    (`saved_classifier`) given a "not a digit" class by `extend_judge`, or, when there is
+    none that reaches its accuracy, one trained here by `train_judge`, for `epochs`."""
+    classifier = saved_classifier(name, images, min_accuracy=min_accuracy)
+    if classifier is None:
+        print("Training the judge here.")
+        return train_judge(images, epochs=epochs, seed=seed)
+    scale = SAVED_CLASSIFIERS[name][3]
+    return extend_judge(classifier, images, epochs=epochs, seed=seed, pixel_scale=scale)

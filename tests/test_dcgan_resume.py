@@ -1,6 +1,7 @@
 """Notebook 09 survives a disconnect, on both Keras backends: after the kernel is killed in
 the middle of training, a rerun continues from the last finished epoch and repeats none."""
 
+import ast
 import csv
 import json
 
@@ -80,6 +81,34 @@ def printed(out_dir):
         if c["cell_type"] == "code"
         for o in c.get("outputs", [])
     )
+
+
+# Parameters that do not change what is trained: measuring, the simulated disconnect, the
+# request to train again. Every other parameter must identify the run.
+NOT_TRAINING = {"EVAL_IMAGES", "STOP_AFTER_EPOCH", "FRESH_START"}
+
+
+def test_every_switch_of_the_parameters_cell_identifies_the_run_folder():
+    """A changed switch trains anew: each parameter that changes training is a key of the
+    settings that storage.run_folder hashes into the run folder's name (read from the code)."""
+    cells = json.loads(NOTEBOOK.read_text())["cells"]
+    (parameters,) = [c for c in cells if "parameters" in c["metadata"].get("tags", [])]
+    names = set()
+    for node in ast.parse("".join(parameters["source"])).body:
+        for target in node.targets if isinstance(node, ast.Assign) else []:
+            names |= {t.id for t in (target.elts if isinstance(target, ast.Tuple) else [target])}
+    calls = [
+        node
+        for c in cells
+        if c["cell_type"] == "code" and "storage.run_folder(" in "".join(c["source"])
+        for node in ast.walk(ast.parse("".join(c["source"])))
+        if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "run_folder"
+    ]
+    assert len(calls) == 1, "one storage.run_folder call"
+    settings = {k.arg for k in calls[0].args[1].keywords}
+    assert NOT_TRAINING <= names and not NOT_TRAINING & settings
+    assert names - NOT_TRAINING <= settings, names - NOT_TRAINING - settings
+    assert {"SPECTRAL_NORM", "G_EMA", "LEARNING_RATE_G", "code"} <= settings
 
 
 @pytest.mark.notebook

@@ -124,6 +124,81 @@ GENERATOR_LOSS = Case(
 )
 
 
+# --- optimal_discriminator, gan_value: GAN theory on a 1-D grid ------------------------------
+
+
+def d_star_log(p_data, p_g):  # in log space: exp(log p_data − log(p_data + p_g))
+    log_p, log_q = np.log(p_data), np.log(p_g)
+    return np.exp(log_p - np.logaddexp(log_p, log_q))
+
+
+def d_star_loop(p_data, p_g):
+    return np.array([a / (a + b) for a, b in zip(p_data, p_g)])
+
+
+OPTIMAL_DISCRIMINATOR = Case(
+    run=check.optimal_discriminator,
+    right=[
+        lambda p_data, p_g: p_data / (p_data + p_g),
+        lambda p_data, p_g: 1 / (1 + p_g / p_data),
+        d_star_log,
+        d_star_loop,
+        lambda p_data, p_g: ops.convert_to_numpy(ops.sigmoid(ops.log(p_data) - ops.log(p_g))),
+    ],
+    wrong=[
+        Wrong(lambda p_data, p_g: p_g / (p_data + p_g), "p_g on top", "ratio inverted"),
+        Wrong(lambda p_data, p_g: p_data / p_g, "denominator is p_data \\+ p_g", "p_data / p_g"),
+        Wrong(lambda p_data, p_g: p_data / p_data + p_g, "parentheses", "operator precedence"),
+        Wrong(lambda p_data, p_g: np.full_like(p_data, 0.5), "only at the equilibrium", "D = 1/2"),
+        Wrong(lambda p_data, p_g: (p_data > p_g).astype(float), "0/1 decision", "a hard decision"),
+        Wrong(lambda p_data, p_g: None, "returned None", "no return"),
+    ],
+)
+
+
+def value_sum(d, p_data, p_g, dx):
+    return np.sum(p_data * np.log(d) + p_g * np.log(1 - d)) * dx
+
+
+def value_weighted(d, p_data, p_g, dx):  # expectations as weighted means: no dx needed
+    return np.average(np.log(d), weights=p_data) + np.average(np.log1p(-d), weights=p_g)
+
+
+def value_trapezoid(d, p_data, p_g, dx):
+    return np.trapezoid(p_data * np.log(d), dx=dx) + np.trapezoid(p_g * np.log(1 - d), dx=dx)
+
+
+def value_ops(d, p_data, p_g, dx):
+    return ops.sum(p_data * ops.log(d) + p_g * ops.log(1 - d)) * dx
+
+
+GAN_VALUE = Case(
+    run=check.gan_value,
+    right=[value_sum, value_weighted, value_trapezoid, value_ops],
+    wrong=[
+        Wrong(
+            lambda d, p, q, dx: np.sum(p * np.log10(d) + q * np.log10(1 - d)) * dx,
+            "log base 10",
+            "log10",
+        ),
+        Wrong(
+            lambda d, p, q, dx: np.sum(p * np.log(d)) * dx,
+            "generator's term.*missing",
+            "value without the generator term",
+        ),
+        Wrong(lambda d, p, q, dx: -value_sum(d, p, q, dx), "wrong sign", "the loss, not V"),
+        Wrong(lambda d, p, q, dx: value_sum(d, p, q, 1.0), "not multiplied by dx", "forgot dx"),
+        Wrong(
+            lambda d, p, q, dx: np.mean(p * np.log(d) + q * np.log(1 - d)),
+            "a mean over the grid",
+            "np.mean instead of the integral",
+        ),
+        Wrong(lambda d, p, q, dx: value_sum(d, q, p, dx), "swapped", "densities swapped"),
+        Wrong(lambda d, p, q, dx: p * np.log(d) + q * np.log(1 - d), "shape", "not summed"),
+    ],
+)
+
+
 # --- gan ----------------------------------------------------------------------------------
 
 
@@ -287,4 +362,10 @@ GAN = Case(
 )
 
 
-CASES = {"discriminator_loss": DISCRIMINATOR_LOSS, "generator_loss": GENERATOR_LOSS, "gan": GAN}
+CASES = {
+    "discriminator_loss": DISCRIMINATOR_LOSS,
+    "generator_loss": GENERATOR_LOSS,
+    "optimal_discriminator": OPTIMAL_DISCRIMINATOR,
+    "gan_value": GAN_VALUE,
+    "gan": GAN,
+}
