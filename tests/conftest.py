@@ -7,6 +7,7 @@ import matplotlib
 import pytest
 
 from dl_vision_labs import environment
+from tools import site
 
 matplotlib.use("Agg")  # plots render to files, no display needed
 
@@ -22,6 +23,37 @@ def _shared_data_dir() -> Path:
             "mnist/ folder. Set LABS_DATA_DIR to the shared data folder (../shared/data)."
         )
     return path.resolve()
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--keep-run",
+        metavar="DIR",
+        type=Path,
+        help="leave the notebooks' smoke executions (TensorFlow) in DIR, a run folder in the "
+        "runner's layout, for `make site` (emptied first)",
+    )
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "site: tests the built website in Chromium (`make test-site`, not `make test`)"
+    )
+    folder = config.getoption("keep_run")
+    if folder and not hasattr(config, "workerinput"):  # once, in the main process
+        site.start_kept_run(folder)
+
+
+def pytest_sessionfinish(session):
+    folder = session.config.getoption("keep_run")
+    if folder and not hasattr(session.config, "workerinput"):
+        site.finish_kept_run(folder)
+
+
+@pytest.fixture(scope="session")
+def kept_run(request) -> Path | None:
+    """The run folder where the smoke executions are left (--keep-run), or None."""
+    return request.config.getoption("keep_run")
 
 
 SIMULATED_DEVICES = 8  # a TPU's cores

@@ -4,7 +4,7 @@ import nbformat
 import pytest
 
 from dl_vision_labs import environment
-from tools import exercises, notebooks, runner
+from tools import exercises, notebooks, runner, site
 
 NOTEBOOKS = notebooks.notebook_paths()
 
@@ -79,12 +79,14 @@ def test_cells_without_ids_are_found_and_sync_gives_them_ids(tmp_path):
     assert not any("every cell needs an id" in p for p in notebooks.problems(old))
 
 
-def _run_smoke(path, tmp_path, backend):
+def _run_smoke(path, tmp_path, backend, keep_in=None):
     # Strict checks: an exercise check (dl_vision_labs.check) that fails on the lesson's own
     # solution stops the run; every exercise of the lesson must have been checked.
     result = runner.run_notebook(
         path, tmp_path, {"SMOKE": True}, backend=backend, env={environment.STRICT_CHECKS: "1"}
     )
+    if keep_in:  # `make test` keeps this execution for the website (`make test-site`)
+        site.keep(result, tmp_path, keep_in)
     assert result.error is None, result.error
     holes = [n for _, n in exercises.holes(nbformat.read(path, as_version=4))]
     assert [c["exercise"] for c in result.checks] == holes
@@ -97,9 +99,9 @@ def _run_smoke(path, tmp_path, backend):
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch):
+def test_notebook_runs_in_smoke_mode(path, tmp_path, shared_data, monkeypatch, kept_run):
     monkeypatch.setenv(environment.DATA_DIR, str(shared_data))
-    _run_smoke(path, tmp_path, "tensorflow")
+    _run_smoke(path, tmp_path, "tensorflow", kept_run)
 
 
 @pytest.mark.notebook

@@ -10,17 +10,18 @@
     python -m tools grading [sync|benchmark]  # the grader's lessons.json; grading 30 students
     python -m tools run [ARGS]       # the headless runner (tools/runner.py; --help)
     python -m tools colab [ARGS]     # Colab's package sets (tools/colab.py; --help)
+    python -m tools site [--run DIR] # the course website from a run folder (tools/site.py)
 
 Modules: `common` (the shared ground, a leaf), `notebooks` (lesson hygiene), `exercises`
 (the student versions), `pin`, `grading` (the grader's lessons.json, its benchmark),
-`runner`, `colab`.
+`runner`, `colab`, `site`.
 """
 
 from __future__ import annotations
 
 import sys
 
-COMMANDS = ("check", "hygiene", "sync", "exercises", "pin", "grading", "run", "colab")
+COMMANDS = ("check", "hygiene", "sync", "exercises", "pin", "grading", "run", "colab", "site")
 
 
 def _report(found: list[str], fine: str) -> int:
@@ -44,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
         from tools import colab
 
         return colab.main(argv)
+    if command == "site":
+        from tools import site
+
+        return site.main(argv)
     if command == "pin":
         from tools import pin
 
