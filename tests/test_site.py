@@ -82,7 +82,10 @@ def test_the_test_suite_leaves_a_run_folder_in_the_runners_layout(tmp_path):
         metrics = {"acc": {"value": 0.25, "target": 0.9, "goal": ">=", "reached": False}}
         site.keep(runner.Result(lesson.stem, 3.0, error, metrics), work, folder)
     site.finish_kept_run(folder)
+    recorded = {"metrics": {"acc": {"value": 0.5, "target": 0.9, "goal": ">=", "reached": False}}}
+    (folder / f"{LESSONS[0].stem}.metrics.json").write_text(json.dumps(recorded))
     run = site.read_run(folder)
+    assert run.results[LESSONS[0].stem]["metrics"]["acc"]["value"] == 0.5  # the file's
     assert run.smoke and run.mode == "smoke" and run.parameters == {"SMOKE": True}
     assert list(run.results) == [LESSONS[0].stem, LESSONS[1].stem]
     assert run.results[LESSONS[1].stem]["error"] == "ValueError: boom"

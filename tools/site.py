@@ -148,13 +148,18 @@ def read_run(folder: Path) -> Run:
         if stamp
         else time.localtime(summary_file.stat().st_mtime)
     )
+    results = {r["notebook"]: r for r in summary.get("results", [])}
+    for stem, result in results.items():  # the metrics as the notebook recorded them
+        recorded = folder / f"{stem}.metrics.json"
+        if recorded.is_file():
+            result["metrics"] = json.loads(recorded.read_text())["metrics"]
     md = folder / "summary.md"
     return Run(
         folder=folder,
         mode=summary.get("mode", "full"),
         parameters=summary.get("parameters", {}),
         date=time.strftime("%Y-%m-%d %H:%M", when),
-        results={r["notebook"]: r for r in summary.get("results", [])},
+        results=results,
         summary_md=md.read_text() if md.is_file() else "",
     )
 
