@@ -3,6 +3,8 @@
     scenes = dl_vision_labs.segmentation.digit_scenes(mnist.x_train, mnist.y_train, 6000, seed=1)
     scenes.images.shape, scenes.masks.shape      # (6000, 64, 64, 1) uint8, (6000, 64, 64) uint8
     ious = dl_vision_labs.segmentation.iou_per_class(masks, predicted, classes=11)
+    pooled, switches = SwitchPooling2D()(x); up = MaxUnpooling2D()(y, switches)  # DeconvNet
+    q = dense_crf(probabilities, image, mean_field_step)   # a fully connected CRF, mean field
 
 A scene is a ``size`` × ``size`` canvas with one to three digits, each resized to a random
 side in ``scale`` and put at a random place where its ink stays ``gap`` pixels away from
@@ -24,7 +26,9 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 
+import keras
 import numpy as np
+from keras import ops
 
 from .data import to_dataset
 from .files import atomic_write, cache_dir
@@ -263,3 +267,87 @@ def iou_table(results: dict) -> str:
         )
     )
     return "\n".join(lines)
+
+
+# --- DeconvNet's unpooling --------------------------------------------------------------------
+
+
+def _windows(x, size: int):
+    """(batch, h, w, c) -> (batch, h/size, w/size, size·size, c): each pooling window's
+    values along one axis, in row-major order."""
+    _, h, w, c = x.shape
+    x = ops.reshape(x, (-1, h // size, size, w // size, size, c))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(x, (-1, h // size, w // size, size * size, c))
+
+
+def _unwindows(x, size: int):
+    """The inverse of `_windows`."""
+    _, hp, wp, _, c = x.shape
+    x = ops.reshape(x, (-1, hp, wp, size, size, c))
+    x = ops.transpose(x, (0, 1, 3, 2, 4, 5))
+    return ops.reshape(x, (-1, hp * size, wp * size, c))
+
+
+def _repeat(x, size: int):
+    """Each value copied into a size × size block (nearest-neighbour upsampling)."""
+    return ops.repeat(ops.repeat(x, size, axis=1), size, axis=2)
+
+
+class SwitchPooling2D(keras.layers.Layer):
+    """Max pooling (``size`` × ``size`` windows, stride ``size``, padding "valid") that also
+    returns its *switches*: a 0/1 map of the input's shape, 1 where each window's maximum was.
+
+    ``pooled, switches = SwitchPooling2D()(x)``. The switches are found with ops only
+    (every backend): ``x == repeat(pooled)`` marks the maxima; where a window holds its
+    maximum more than once (a tie, such as a window of zeros after a ReLU), only the first
+    in row-major order is kept, as an argmax would. Rows and columns that no window covers
+    (an odd size under "valid") get no switch. The switches carry no gradient.
+    """
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, x):
+        s = self.size
+        h, w = x.shape[1] // s * s, x.shape[2] // s * s
+        covered = x[:, :h, :w]
+        pooled = ops.max(_windows(covered, s), axis=3)
+        maxima = ops.cast(ops.equal(covered, _repeat(pooled, s)), x.dtype)
+        first = _windows(maxima, s)
+        first = first * ops.cast(ops.equal(ops.cumsum(first, axis=3), 1.0), x.dtype)
+        switches = ops.stop_gradient(_unwindows(first, s))
+        switches = ops.pad(switches, ((0, 0), (0, x.shape[1] - h), (0, x.shape[2] - w), (0, 0)))
+        return pooled, switches
+
+    def compute_output_shape(self, shape):
+        s = self.size
+        return (shape[0], shape[1] // s, shape[2] // s, shape[3]), tuple(shape)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+class MaxUnpooling2D(keras.layers.Layer):
+    """DeconvNet's unpooling: ``MaxUnpooling2D()(y, switches)`` puts each value of `y` back
+    where its window's maximum was (`SwitchPooling2D`'s switches) and zeros elsewhere:
+    ``repeat(y) · switches``. The output has the switches' shape (rows and columns that
+    no window covered are 0). Nothing is learned."""
+
+    def __init__(self, size: int = 2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, y, switches):
+        s = self.size
+        up = _repeat(y, s)
+        extra = (switches.shape[1] - up.shape[1], switches.shape[2] - up.shape[2])
+        up = ops.pad(up, ((0, 0), (0, extra[0]), (0, extra[1]), (0, 0)))
+        return up * switches
+
+    def compute_output_shape(self, y_shape, switches_shape):
+        return tuple(switches_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}

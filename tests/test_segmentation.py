@@ -175,3 +175,57 @@ def test_iou_table_lists_every_class_the_mean_and_the_worst_digit():
     assert table[1].split() == ["background", "nan", "0.500"]
     assert table[-2].split() == ["mean", "(0-9)", f"{np.mean(a[1:]):.3f}", f"{np.mean(b[1:]):.3f}"]
     assert table[-1].split() == ["worst", "digit", "9:", "0.600", "0:", "0.550"]
+
+
+def _switches_by_hand(x, size=2):
+    """Max pooling and its switches with loops: 1 at the first maximum of each window."""
+    n, h, w, c = x.shape
+    pooled = np.zeros((n, h // size, w // size, c), x.dtype)
+    switches = np.zeros_like(x)
+    for b, i, j, k in np.ndindex(pooled.shape):
+        window = x[b, i * size : (i + 1) * size, j * size : (j + 1) * size, k]
+        a, d = np.unravel_index(np.argmax(window), window.shape)  # the first in reading order
+        pooled[b, i, j, k] = window[a, d]
+        switches[b, i * size + a, j * size + d, k] = 1
+    return pooled, switches
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 6, 3), (1, 7, 5, 2)])  # even, and odd ("valid")
+def test_switch_pooling_finds_the_argmax_of_each_window(shape):
+    x = np.random.default_rng(0).normal(size=shape).astype("float32")
+    x[0, :2, :2, 0] = 0.0  # a tie: the first of the window's zeros keeps the switch
+    x[0, :2, :2, 0] -= 1.0 * np.array([[0, 0], [1, 1]])  # ... among two equal maxima
+    pooled, switches = segmentation.SwitchPooling2D()(x)
+    want_pooled, want_switches = _switches_by_hand(x)
+    assert np.array_equal(keras.ops.convert_to_numpy(pooled), want_pooled)
+    got = keras.ops.convert_to_numpy(switches)
+    assert got.shape == x.shape and np.array_equal(got, want_switches)
+    assert got[0, 0, 0, 0] == 1 and got[0, 0, 1, 0] == 0
+    if shape[1] % 2:
+        assert not got[:, -1].any() and not got[:, :, -1].any()  # in no window: no switch
+
+
+def test_unpooling_puts_each_value_where_its_maximum_was():
+    x = np.random.default_rng(1).normal(size=(2, 7, 6, 3)).astype("float32")
+    y = np.random.default_rng(2).normal(size=(2, 3, 3, 3)).astype("float32")
+    _, switches = segmentation.SwitchPooling2D()(x)
+    got = keras.ops.convert_to_numpy(segmentation.MaxUnpooling2D()(y, switches))
+    want = np.zeros_like(x)
+    _, hand = _switches_by_hand(x)
+    for b, i, j, k in zip(*np.nonzero(hand)):
+        want[b, i, j, k] = y[b, i // 2, j // 2, k]
+    assert got.shape == x.shape and np.array_equal(got, want)
+
+
+def test_a_model_that_unpools_trains_its_layers_before_the_pooling():
+    inputs = keras.Input((8, 8, 1))
+    features = keras.layers.Conv2D(2, 3, padding="same", name="before")(inputs)
+    pooled, switches = segmentation.SwitchPooling2D()(features)
+    outputs = segmentation.MaxUnpooling2D()(keras.layers.Conv2D(2, 1)(pooled), switches)
+    model = keras.Model(inputs, outputs)
+    assert model.output_shape == (None, 8, 8, 2)
+    before = model.get_layer("before").get_weights()[0].copy()
+    model.compile(keras.optimizers.SGD(0.1), "mse")
+    rng = np.random.default_rng(0)
+    model.fit(rng.normal(size=(4, 8, 8, 1)), rng.normal(size=(4, 8, 8, 2)), epochs=1, verbose=0)
+    assert not np.allclose(model.get_layer("before").get_weights()[0], before)

@@ -22,6 +22,13 @@ def _iou(t, p, c) -> float:
     return np.sum((t == c) & (p == c)) / union if union else np.nan
 
 
+def _named(got, mistakes: dict, rtol=1e-5) -> str:
+    """ " (the mistake)" for the first of `mistakes` (its words -> its wrong answer) that
+    `got` matches, else ""."""
+    match = (m for m, v in mistakes.items() if v is not None and np.allclose(got, v, rtol=rtol))
+    return next((f" ({m})" for m in match), "")
+
+
 @exercise(
     "true, predicted = y_true == c, y_pred == c (boolean arrays of any shape); union = "
     "np.sum(true | predicted); return np.sum(true & predicted) / union, or np.nan "
@@ -60,33 +67,22 @@ def iou(fn) -> None:
         with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             per_image = np.nanmean([_iou(a, b, c) for a, b in zip(t, p)]) if t.ndim == 3 else None
+        both = n_true + n_pred
         mistakes = {
             "divided by |T|, the true pixels: divide by the union |T ∪ P|": inter / n_true,
             "divided by |P|, the predicted pixels: divide by the union |T ∪ P|": inter / n_pred,
             "divided by |T| + |P|, which counts the intersection twice: divide by the union "
-            "|T ∪ P| = |T| + |P| − |T ∩ P|": inter / (n_true + n_pred),
-            "that is the Dice score 2|T ∩ P| / (|T| + |P|), not the IoU": 2
-            * inter
-            / (n_true + n_pred),
+            "|T ∪ P| = |T| + |P| − |T ∩ P|": inter / both,
+            "that is the Dice score 2|T ∩ P| / (|T| + |P|), not the IoU": 2 * inter / both,
             "the IoU of each image, averaged: count the pixels of the whole batch together, "
             "as the lesson's formula does": per_image,
-            "integer division (//) rounds down: divide with /": inter
-            // max(n_true + n_pred - inter, 1),
+            "integer division (//) rounds down: divide with /": inter // max(both - inter, 1),
         }
-        why = next(
-            (
-                f" ({m})"
-                for m, v in mistakes.items()
-                if v is not None and np.isclose(got, v, rtol=1e-6)
-            ),
-            "",
-        )
+        on = f"y_true={t.tolist()}, y_pred={p.tolist()}"
+        on = on if t.size <= 6 else "random (3, 9, 7) label arrays"
         raise Wrong(
-            f"iou(y_true, y_pred, {c}) = {got:.4f} on y_true={t.tolist()}, "
-            f"y_pred={p.tolist()}, expected {want:.4f} = |T ∩ P| / |T ∪ P|{why}"
-            if t.size <= 6
-            else f"iou(..., {c}) = {got:.4f} on random (3, 9, 7) label arrays, expected "
-            f"{want:.4f} = |T ∩ P| / |T ∪ P|{why}"
+            f"iou(y_true, y_pred, {c}) = {got:.4f} on {on}, expected {want:.4f} = "
+            f"|T ∩ P| / |T ∪ P|{_named(got, mistakes, rtol=1e-6)}"
         )
 
 
@@ -133,11 +129,8 @@ def pixel_classifier(fn) -> None:
             f"position's channels alone, a 1×1 kernel (Conv2D(classes, 1))"
         )
     if model.count_params() != 6 * 3 + 3 or len(convs) != 1:
-        why = (
-            " (no bias: keep use_bias=True, the formula has b_k)"
-            if model.count_params() == 18
-            else ""
-        )
+        no_bias = " (no bias: keep use_bias=True, the formula has b_k)"
+        why = no_bias if model.count_params() == 18 else ""
         raise Wrong(
             f"{model.count_params()} parameters for 6 channels and 3 classes, "
             f"expected 21: a weight per channel and class, and a bias per class "
@@ -146,16 +139,11 @@ def pixel_classifier(fn) -> None:
     x = np.random.default_rng(0).normal(size=(2, 4, 5, 6)).astype("float32")
     want = _classifier_scores(convs[0], x.astype(np.float64))
     got = _np(model(x))
-    for name, f in (
-        ("softmax", _softmax),
-        ("ReLU", lambda s: np.maximum(s, 0)),
-        ("sigmoid", lambda s: 1 / (1 + np.exp(-s))),
-    ):
-        if (
-            got.shape == want.shape
-            and np.allclose(got, f(want), atol=1e-4)
-            and not np.allclose(got, want, atol=1e-4)
-        ):
+    squashed = {"softmax": _softmax(want), "ReLU": np.maximum(want, 0)}
+    squashed["sigmoid"] = 1 / (1 + np.exp(-want))
+    if got.shape == want.shape and not np.allclose(got, want, atol=1e-4):
+        name = next((n for n, v in squashed.items() if np.allclose(got, v, atol=1e-4)), None)
+        if name:
             raise Wrong(
                 f"the scores went through a {name}: return the logits, no activation "
                 f"(the loss applies the softmax, from_logits=True)"
@@ -169,20 +157,9 @@ def pixel_classifier(fn) -> None:
 )
 def transposed_output_size(fn) -> None:
     """`fn(W, F, S, padding)`: output width of Keras' Conv2DTranspose."""
-    for W, F, S, padding in [
-        (2, 3, 2, "valid"),
-        (8, 4, 2, "valid"),
-        (8, 16, 8, "valid"),
-        (5, 3, 1, "valid"),
-        (4, 1, 2, "valid"),
-        (5, 2, 3, "valid"),
-        (3, 3, 3, "valid"),
-        (8, 4, 2, "same"),
-        (8, 16, 8, "same"),
-        (5, 3, 1, "same"),
-        (3, 5, 3, "same"),
-        (5, 2, 3, "same"),
-    ]:
+    valid = ((2, 3, 2), (8, 4, 2), (8, 16, 8), (5, 3, 1), (4, 1, 2), (5, 2, 3), (3, 3, 3))
+    same = ((8, 4, 2), (8, 16, 8), (5, 3, 1), (3, 5, 3), (5, 2, 3))
+    for W, F, S, padding in [(*c, "valid") for c in valid] + [(*c, "same") for c in same]:
         layer = layers.Conv2DTranspose(1, F, strides=S, padding=padding)
         want = layer.compute_output_shape((1, W, W, 1))[1]
         got = fn(W, F, S, padding)
@@ -376,3 +353,46 @@ def _atrous(fn, rates, h, w) -> None:
             f"depend on {got.sum()} input pixels: each convolution must read x "
             f"itself (side by side, not stacked), then concatenate"
         )
+
+
+@exercise(
+    "message = kernel @ q − np.diag(kernel)[:, None] * q (the sum over j ≠ i); return the "
+    "softmax over the labels (axis=1) of −unary + message."
+)
+def mean_field_step(fn) -> None:
+    """`fn(unary, q, kernel)`: one mean-field update of a dense CRF with Potts labels."""
+    rng = np.random.default_rng(0)
+    unary = rng.uniform(0, 4, (7, 3))  # 7 pixels, 3 labels: axes cannot be confused
+    q = _softmax(rng.normal(size=(7, 3)) * 2)
+    g = rng.normal(size=(7, 2))
+    d2 = np.sum((g[:, None] - g[None]) ** 2, -1)
+    kernel = 1.5 * np.exp(-d2) + 0.8 * np.exp(-d2 / 4)  # k(f_i, f_i) = 2.3, not 1
+    args = (unary.copy(), q.copy(), kernel.copy())
+    got = fn(*args)
+    if not all(np.array_equal(a, b) for a, b in zip(args, (unary, q, kernel))):
+        raise Wrong(
+            "mean_field_step changed an array it was given (np.fill_diagonal on the kernel?): "
+            "leave out the self-connection on a copy, or subtract it from the message"
+        )
+    message = (kernel - np.diag(np.diag(kernel))) @ q  # Σ_j≠i k_ij q_j
+    e = -unary + message
+    mistakes = {
+        "the softmax ran over the pixels (axis 0): normalise each pixel's labels, axis=1": (
+            np.exp(e) / np.exp(e).sum(0)
+        ),
+        "the pairwise term has the wrong sign: Potts charges k_ij for each label that "
+        "differs, so agreeing labels are favoured: + Σ_j k_ij q_j(l)": _softmax(-unary - message),
+        "the sum includes j = i, the pixel's own q (k_ii = w₁ + w₂): leave out the "
+        "kernel's diagonal": _softmax(-unary + kernel @ q),
+        "q was subtracted for j = i, but k_ii is w₁ + w₂, not 1: subtract "
+        "np.diag(kernel)[:, None] * q": _softmax(-unary + kernel @ q - q),
+        "not normalised: divide by each pixel's sum over the labels": np.exp(e),
+        "the unary is a cost (−log p): it enters as −unary": _softmax(unary + message),
+        "the unary is missing: −unary + message": _softmax(message),
+        "those are log-probabilities: apply the softmax": e - np.log(np.exp(e).sum(1))[:, None],
+    }
+    if got is not None and _np(got).shape == e.shape:
+        why = _named(_np(got), mistakes)
+        if why:
+            raise Wrong(f"the new q differs from softmax(−unary + Σ_j≠i k_ij q_j){why}")
+    _compare(got, _softmax(e), "the new q, softmax over labels of (−unary + Σ_j≠i k_ij q_j)")

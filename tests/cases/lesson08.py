@@ -377,10 +377,71 @@ ATROUS_BLOCK = Case(
 )
 
 
+# --- mean_field_step ------------------------------------------------------------------------
+
+
+def _softmax_rows(e, axis=1):
+    e = np.exp(e - e.max(axis, keepdims=True))
+    return e / e.sum(axis, keepdims=True)
+
+
+def mean_field_potts(unary, q, kernel):  # energy of each label: unary + k_ij for each j ≠ i
+    k = kernel.copy()  # that disagrees, Σ_j k_ij (1 − q_j(l))
+    np.fill_diagonal(k, 0)
+    return ops.softmax(-(unary + k @ (1 - q)), axis=-1)
+
+
+def mean_field_loops(unary, q, kernel):
+    n, labels = q.shape
+    new = np.zeros((n, labels))
+    for i in range(n):
+        for label in range(labels):
+            message = sum(kernel[i, j] * q[j, label] for j in range(n) if j != i)
+            new[i, label] = np.exp(-unary[i, label] + message)
+        new[i] /= new[i].sum()
+    return new
+
+
+def mean_field(*, self_too=False, sign=1, axis=1, unary_sign=-1, normalise=True, eye=False):
+    def step(unary, q, kernel):
+        if eye:
+            np.fill_diagonal(kernel, 0)  # in place: the caller's kernel changes
+        k = kernel if self_too or eye else kernel * (1 - np.eye(len(kernel)))
+        e = unary_sign * unary + sign * (k @ q)
+        return _softmax_rows(e, axis) if normalise else np.exp(e)
+
+    return step
+
+
+MEAN_FIELD_STEP = Case(
+    run=check.mean_field_step,
+    right=[
+        lambda u, q, k: _softmax_rows(-u + k @ q - np.diag(k)[:, None] * q),
+        mean_field_potts,
+        mean_field_loops,
+        mean_field(),
+    ],
+    wrong=[
+        Wrong(mean_field(axis=0), "over the pixels", "softmax over the wrong axis"),
+        Wrong(mean_field(sign=-1), "wrong sign", "sign of the pairwise term"),
+        Wrong(mean_field(self_too=True), "includes j = i", "the kernel's self-connection"),
+        Wrong(
+            lambda u, q, k: _softmax_rows(-u + k @ q - q), "not 1", "subtracts q, as if k_ii = 1"
+        ),
+        Wrong(mean_field(normalise=False), "not normalised", "exp without normalising"),
+        Wrong(mean_field(unary_sign=1), "cost", "+unary instead of −unary"),
+        Wrong(mean_field(unary_sign=0), "unary is missing", "the unary forgotten"),
+        Wrong(mean_field(eye=True), "changed an array", "np.fill_diagonal on the caller's kernel"),
+        Wrong(lambda u, q, k: None, "returned None", "no return"),
+    ],
+)
+
+
 CASES = {
     "iou": IOU,
     "pixel_classifier": PIXEL_CLASSIFIER,
     "transposed_output_size": TRANSPOSED_OUTPUT_SIZE,
     "skip": SKIP,
     "atrous_block": ATROUS_BLOCK,
+    "mean_field_step": MEAN_FIELD_STEP,
 }
