@@ -1,10 +1,10 @@
-"""Semantic segmentation data and measures: scenes of MNIST digits, and IoU.
+"""Semantic segmentation data and measures: scenes of MNIST digits, IoU, and unpooling.
 
     scenes = dl_vision_labs.segmentation.digit_scenes(mnist.x_train, mnist.y_train, 6000, seed=1)
     scenes.images.shape, scenes.masks.shape      # (6000, 64, 64, 1) uint8, (6000, 64, 64) uint8
     ious = dl_vision_labs.segmentation.iou_per_class(masks, predicted, classes=11)
-    pooled, switches = SwitchPooling2D()(x); up = MaxUnpooling2D()(y, switches)  # DeconvNet
-    q = dense_crf(probabilities, image, mean_field_step)   # a fully connected CRF, mean field
+    pooled, switches = SwitchPooling2D()(x)     # max pooling and where its maxima were
+    upsampled = MaxUnpooling2D()(y, switches)    # DeconvNet's unpooling: repeat(y) · switches
 
 A scene is a ``size`` × ``size`` canvas with one to three digits, each resized to a random
 side in ``scale`` and put at a random place where its ink stays ``gap`` pixels away from
