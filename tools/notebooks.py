@@ -39,6 +39,29 @@ from tools.exercises import problems as exercise_problems
 BADGES_FILE = ROOT / "colab_badges.md"
 REQUIRED_PARAMETERS = ("EPOCHS", "BATCH_SIZE", "SEED", "SMOKE")
 
+# Notebook 00 explains the machinery every notebook shares in a section of its own; every
+# other notebook links to it from a markdown cell tagged `setup-note` before its Setup cell.
+GUIDE_PREFIX = "00_"
+GUIDE_HEADING = "How these notebooks work"
+SETUP_NOTE = "setup-note"
+
+
+def is_guide(nb_name: str) -> bool:
+    return nb_name.startswith(GUIDE_PREFIX)
+
+
+def setup_note_source(cfg: dict | None = None, guide: str | None = None) -> str:
+    """The cell before a Setup cell: what it does, and a link to notebook 00's guide."""
+    guide = guide or next((p.name for p in notebook_paths() if is_guide(p.name)), None)
+    if guide is None:
+        raise FileNotFoundError(f"no notebook {GUIDE_PREFIX}*.ipynb in {NOTEBOOKS}")
+    return (
+        "The next cell installs the course package where it is missing (Colab's own\n"
+        f"TensorFlow and Keras stay). *[{GUIDE_HEADING}]({colab_url(guide, cfg)})*, a\n"
+        "section of notebook 00, explains it, the parameters cell and `SMOKE`, and where a\n"
+        "notebook keeps its checkpoints."
+    )
+
 
 def package_url(cfg: dict | None = None) -> str:
     """Where the Setup cell installs the package from: the repository at the pinned `ref`
@@ -142,12 +165,26 @@ def sync_notebook(path: Path, cfg: dict | None = None) -> bool:
         cell.source = badge_markdown(path.name, cfg)
     for cell in tagged(nb, "setup"):
         cell.source = setup_source(cfg)
+    _sync_setup_note(nb, path.name, cfg)
     apply_colab_metadata(nb, path.name, cfg)
     clean(nb)
     after = nbformat.writes(nb) + "\n"
     if after != before:
         atomic_write(path, lambda tmp: tmp.write_text(after))
     return after != before
+
+
+def _sync_setup_note(nb, nb_name: str, cfg: dict | None) -> None:
+    """One `setup-note` cell right before the Setup cell (none in the guide, notebook 00)."""
+    old = [c for c in nb.cells if SETUP_NOTE in c.metadata.get("tags", [])]
+    nb.cells = [c for c in nb.cells if c not in old]
+    setup = [i for i, c in enumerate(nb.cells) if "setup" in c.metadata.get("tags", [])]
+    if is_guide(nb_name) or len(setup) != 1:
+        return
+    note = nbformat.v4.new_markdown_cell(setup_note_source(cfg), metadata={"tags": [SETUP_NOTE]})
+    if old:
+        note.id = old[0].id  # the cell keeps its id: no churn in diffs
+    nb.cells.insert(setup[0], note)
 
 
 def sync_teacher_notebook(path: Path, cfg: dict | None = None) -> bool:
@@ -197,6 +234,7 @@ def problems(path: Path, cfg: dict | None = None) -> list[str]:
     setup = tagged(nb, "setup")
     if len(setup) != 1 or setup[0].source != setup_source(cfg):
         out.append(f"{path.name}: Setup cell missing or out of date")
+    out += [f"{path.name}: {m}" for m in setup_note_problems(nb, path.name, cfg)]
     expected = colab_metadata(path.name, cfg)
     if {k: nb.metadata.get(k) for k in ("accelerator", "colab")} != {
         "accelerator": expected.get("accelerator"),
@@ -213,6 +251,22 @@ def problems(path: Path, cfg: dict | None = None) -> list[str]:
     if path.read_text() != nbformat.writes(nb) + "\n":
         out.append(f"{path.name}: not in canonical format (run `make sync`)")
     return out
+
+
+def setup_note_problems(nb, nb_name: str, cfg: dict | None = None) -> list[str]:
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    notes = [i for i, t in enumerate(tags) if SETUP_NOTE in t]
+    if is_guide(nb_name):
+        heading = f"## {GUIDE_HEADING}"
+        has = any(c.cell_type == "markdown" and c.source.startswith(heading) for c in nb.cells)
+        out = [] if has else [f"the guide has no section '{heading}' (the others link to it)"]
+        return out + ([f"the guide has a '{SETUP_NOTE}' cell"] if notes else [])
+    setup = [i for i, t in enumerate(tags) if "setup" in t]
+    if len(notes) != 1 or setup != [notes[0] + 1]:
+        return [f"needs one '{SETUP_NOTE}' cell right before the Setup cell (run `make sync`)"]
+    if nb.cells[notes[0]].source != setup_note_source(cfg):
+        return [f"the '{SETUP_NOTE}' cell is out of date (run `make sync`)"]
+    return []
 
 
 def sync() -> list[str]:
