@@ -197,3 +197,17 @@ def test_the_runner_shows_progress_and_each_notebooks_metrics_as_it_goes(tmp_pat
     assert runner.main([str(nb), "--out", str(tmp_path / "run"), "--quiet"]) == 0
     quiet = capsys.readouterr()
     assert "Epoch 1/3" not in quiet.out and "Executing" not in quiet.err
+
+
+@pytest.mark.slow
+def test_a_relative_run_folder_is_the_one_the_notebook_writes_to(tmp_path, monkeypatch):
+    # The kernel runs in the notebook's folder: a relative --out must not be read from there.
+    (tmp_path / "lessons").mkdir()
+    nb = _notebook(
+        tmp_path / "lessons" / "93_relative.ipynb",
+        "from dl_vision_labs import report\nreport.record('accuracy', 0.75, target=TARGET)",
+    )
+    monkeypatch.chdir(tmp_path)
+    assert runner.main([str(nb), "--out", "run", "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "run" / "93_relative.metrics.json").read_text())["metrics"]
+    assert metrics["accuracy"]["value"] == 0.75

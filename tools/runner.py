@@ -296,7 +296,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         raise SystemExit(problem)
     mode = ("smoke" if args.smoke else "full") + (f"-{args.backend}" if args.backend else "")
-    out_dir = args.out or ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{mode}"
+    out_dir = (args.out or ROOT / "runs" / f"{time.strftime('%Y%m%d-%H%M%S')}-{mode}").resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"SMOKE": args.smoke, **{k: parse_value(v) for k, v in args.parameter}}
 

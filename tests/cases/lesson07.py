@@ -1,7 +1,6 @@
 """Right and wrong answers to notebook 07's exercises (ConvNet architectures, fine-tuning,
 CAM, Grad-CAM)."""
 
-
 import keras
 import numpy as np
 from keras import layers, ops
