@@ -40,7 +40,7 @@ run: $(STAMP)
 # Every test in parallel, including the one on 8 simulated JAX devices (tests/conftest.py).
 # The notebooks' smoke executions stay in $(TESTS_RUN), for `make test-site`.
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS) -m "not colab and not site" --keep-run $(TESTS_RUN)
+	$(PY) -m pytest $(PYTEST_ARGS) -m "not colab and not site" --keep-run=$(TESTS_RUN)
 
 # The edit-test loop: every test that starts no kernel and no subprocess (under a minute;
 # tests/conftest.py fails a test here that starts one without the marker `slow`).
