@@ -21,7 +21,7 @@ from urllib.parse import urldefrag, urljoin, urlparse
 import nbformat
 import pytest
 
-from tools import common, exercises, runner, site
+from tools import common, exercises, notebooks, runner, site
 
 LESSONS = common.notebook_paths()
 CHROMIUM = "/usr/bin/chromium"
@@ -328,6 +328,8 @@ def test_each_lesson_badge_opens_that_lesson_in_colab(browsed):
         expected = [common.colab_url(lesson.name)]
         if (common.EXERCISES / lesson.name).is_file():
             expected.append(common.colab_url(lesson.name, folder="exercises"))
+        if not notebooks.is_guide(lesson.name):  # the setup note links 00's guide section
+            expected.append(common.colab_url(LESSONS[0].name))
         assert colab == expected, lesson.stem
         assert common.colab_url(lesson.name) in browsed["pages"]["index.html"]["links"]
 
