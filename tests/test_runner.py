@@ -211,3 +211,66 @@ def test_a_relative_run_folder_is_the_one_the_notebook_writes_to(tmp_path, monke
     assert runner.main([str(nb), "--out", "run", "--quiet"]) == 0
     metrics = json.loads((tmp_path / "run" / "93_relative.metrics.json").read_text())["metrics"]
     assert metrics["accuracy"]["value"] == 0.75
+
+
+def _result(name, value, *, goal=">=", target=0.5, error=None):
+    metric = {"value": value, "target": target, "goal": goal}
+    metric["reached"] = value >= target if goal == ">=" else value <= target
+    return runner.Result(name, 1.0, error, {"m": metric, "info": {"value": 3.0, "target": None}})
+
+
+def test_seed_rows_judge_the_worst_seed_of_each_target():
+    rows = runner.seed_rows(
+        {1: [_result("a", 0.7)], 2: [_result("a", 0.4)], 3: [_result("a", 0.9)]}, smoke=False
+    )
+    assert len(rows) == 1  # the metric without a target is left out
+    assert rows[0]["values"] == {1: 0.7, 2: 0.4, 3: 0.9}
+    assert rows[0]["worst"] == 0.4 and rows[0]["result"] == "FAIL"
+
+    lower = {s: [_result("b", v, goal="<=", target=0.1)] for s, v in ((1, 0.05), (2, 0.08))}
+    (row,) = runner.seed_rows(lower, smoke=False)
+    assert row["worst"] == 0.08 and row["result"] == "pass"  # for "<=", the largest is worst
+
+    crashed = {1: [_result("a", 0.7)], 2: [_result("a", 0.7, error="boom")]}
+    (row,) = runner.seed_rows(crashed, smoke=False)
+    assert row["values"][2] is None and row["result"] == "ERROR"
+    (row,) = runner.seed_rows({1: [_result("a", 0.1)]}, smoke=True)
+    assert row["result"] == "smoke"
+
+    table = runner.format_seed_table(rows, [1, 2, 3])
+    assert "SEED 2" in table.splitlines()[0] and "0.4000" in table and "FAIL" in table
+
+
+@pytest.mark.slow
+def test_seeds_run_each_seed_in_its_own_folder_and_fail_on_the_worst(tmp_path, capsys):
+    nb = _notebook(
+        tmp_path / "89_seeds.ipynb",
+        "from dl_vision_labs import report\nreport.record('accuracy', SEED / 10, target=TARGET)",
+        parameters="SMOKE = False\nTARGET = 0.15\nSEED = 42",
+    )
+    out = tmp_path / "run"
+    assert runner.main([str(nb), "--out", str(out), "--seeds", "2", "3", "--quiet"]) == 0
+    for seed in (2, 3):
+        metrics = json.loads((out / f"seed-{seed}" / "89_seeds.metrics.json").read_text())
+        assert metrics["metrics"]["accuracy"]["value"] == seed / 10
+    (row,) = json.loads((out / "seeds.json").read_text())["seeds"]
+    assert row["values"] == {"2": 0.2, "3": 0.3} and row["worst"] == 0.2
+    assert "| pass" in (out / "seeds.md").read_text()
+
+    # SEED 1 misses the target: the whole run fails, and says which seed.
+    assert runner.main([str(nb), "--out", str(out), "--seeds", "1", "3", "--quiet"]) == 1
+    assert "| FAIL" in capsys.readouterr().out.split("Seeds 1, 3")[1]
+
+
+def test_seeds_and_a_seed_parameter_are_refused_together(tmp_path, capsys):
+    nb = _notebook(tmp_path / "88_seed.ipynb", "x = 1", parameters="SMOKE = False\nSEED = 0")
+    with pytest.raises(SystemExit):
+        runner.main([str(nb), "--seeds", "1", "2", "-p", "SEED", "3"])
+    assert "not both" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        runner.main([str(nb), "--seeds", "1", "1"])
+    assert "names a seed twice" in capsys.readouterr().err
+    bare = _notebook(tmp_path / "87_bare.ipynb", "x = 1")  # declares no SEED
+    with pytest.raises(SystemExit, match="SEED"):
+        runner.main([str(bare), "--seeds", "1", "--out", str(tmp_path / "run")])
+    assert not (tmp_path / "run").exists()

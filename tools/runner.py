@@ -3,6 +3,7 @@
     python -m tools run                   # every notebook, full mode
     python -m tools run 02 04 --smoke   # a subset, smoke mode (tiny data, 1 epoch)
     python -m tools run 02 -p EPOCHS 3  # override any `parameters` cell value
+    python -m tools run 03 --seeds 1 2 3  # a target is a promise: check it on several seeds
 
 A name that a chosen notebook's `parameters` cell does not declare (``-p EPOCH 3``)
 is refused before anything runs, with the names it does declare.
@@ -12,6 +13,10 @@ the executed notebooks, one ``<notebook>.metrics.json`` each (filled by
 `dl_vision_labs.report.record` inside the notebook), and ``summary.json`` / ``summary.md``.
 It prints a table (metric, value, target, pass/fail, wall time) and exits
 non-zero when a notebook fails or, in full mode, misses a target.
+
+With ``--seeds``, each seed runs in its own run folder (``<out>/seed-<N>/``) and
+``seeds.md`` / ``seeds.json`` in ``<out>`` give every target's value per seed and
+the worst of them; the run fails when any seed misses a target.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import sys
 import time
 from pathlib import Path
 
-from dl_vision_labs import environment
+from dl_vision_labs import environment, files
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -289,10 +294,23 @@ def main(argv: list[str] | None = None) -> int:
         choices=["tensorflow", "jax"],
         help="Keras backend for the notebooks (default: KERAS_BACKEND or tensorflow)",
     )
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        metavar="N",
+        help="run every notebook once per seed (SEED = N), each in <out>/seed-N, and "
+        "compare the worst seed with each target",
+    )
     args = parser.parse_args(argv)
+    if args.seeds is not None and any(name == "SEED" for name, _ in args.parameter):
+        parser.error("give the seeds with --seeds or one seed with -p SEED N, not both")
+    if args.seeds is not None and len(set(args.seeds)) != len(args.seeds):
+        parser.error(f"--seeds {' '.join(map(str, args.seeds))} names a seed twice")
 
     notebooks = find_notebooks(args.notebooks)
-    problem = unknown_parameters(notebooks, dict(args.parameter))  # before running anything
+    names = dict(args.parameter) | ({"SEED": None} if args.seeds is not None else {})
+    problem = unknown_parameters(notebooks, names)  # before running anything
     if problem:
         raise SystemExit(problem)
     mode = ("smoke" if args.smoke else "full") + (f"-{args.backend}" if args.backend else "")
@@ -300,6 +318,28 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     parameters = {"SMOKE": args.smoke, **{k: parse_value(v) for k, v in args.parameter}}
 
+    if args.seeds is None:
+        results = run_all(notebooks, out_dir, parameters, args, mode)
+        return 0 if all(r.passed(args.smoke) for r in results) else 1
+
+    by_seed = {}
+    for seed in args.seeds:
+        print(f"==== SEED {seed} ====", flush=True)
+        folder = out_dir / f"seed-{seed}"
+        folder.mkdir(exist_ok=True)
+        by_seed[seed] = run_all(notebooks, folder, {**parameters, "SEED": seed}, args, mode)
+    rows = seed_rows(by_seed, args.smoke)
+    table = format_seed_table(rows, list(by_seed))
+    print(f"\nSeeds {', '.join(map(str, by_seed))} ({mode} mode, run folder {out_dir}):\n{table}")
+    report = json.dumps({"mode": mode, "parameters": parameters, "seeds": rows}, indent=2)
+    files.atomic_write(out_dir / "seeds.md", lambda tmp: tmp.write_text(table + "\n"))
+    files.atomic_write(out_dir / "seeds.json", lambda tmp: tmp.write_text(report))
+    passed = all(r.passed(args.smoke) for results in by_seed.values() for r in results)
+    return 0 if passed else 1
+
+
+def run_all(notebooks, out_dir: Path, parameters: dict, args, mode: str) -> list[Result]:
+    """Run `notebooks` into `out_dir` one after another; print and write their summary."""
     results = []
     for nb in notebooks:
         print(f"==> {nb.name} ({mode}) ...", flush=True)
@@ -329,7 +369,69 @@ def main(argv: list[str] | None = None) -> int:
             indent=2,
         )
     )
-    return 0 if all(r.passed(args.smoke) for r in results) else 1
+    return results
+
+
+def seed_rows(by_seed: dict[int, list[Result]], smoke: bool) -> list[dict]:
+    """One row per notebook and metric with a target: its value under each seed (None
+    where that seed's run failed or did not record it), the worst value, and whether
+    every seed reached the target ("smoke" in smoke mode, where nothing is judged)."""
+    rows = {}
+    for seed, results in by_seed.items():
+        for r in results:
+            for name, m in r.metrics.items():
+                if m.get("target") is None:
+                    continue
+                row = rows.setdefault(
+                    (r.notebook, name),
+                    {
+                        "notebook": r.notebook,
+                        "metric": name,
+                        "goal": m["goal"],
+                        "target": m["target"],
+                        "values": dict.fromkeys(by_seed),
+                    },
+                )
+                row["values"][seed] = None if r.error else m.get("value")
+    for row in rows.values():
+        values = list(row["values"].values())
+        known = [v for v in values if v is not None]
+        worst = min if row["goal"] == ">=" else max
+        row["worst"] = worst(known) if known else None
+        if smoke:
+            row["result"] = "smoke"
+        elif None in values:
+            row["result"] = "ERROR"
+        else:
+            reached = (
+                row["worst"] >= row["target"]
+                if row["goal"] == ">="
+                else (row["worst"] <= row["target"])
+            )
+            row["result"] = "pass" if reached else "FAIL"
+    return list(rows.values())
+
+
+def format_seed_table(rows: list[dict], seeds: list[int]) -> str:
+    header = ["notebook", "metric", "target", *(f"SEED {s}" for s in seeds), "worst", "result"]
+    cells = [header]
+    previous = None
+    for row in rows:
+        cells.append(
+            [
+                row["notebook"] if row["notebook"] != previous else "",
+                row["metric"],
+                f"{row['goal']} {row['target']}",
+                *("-" if v is None else f"{v:.4f}" for v in row["values"].values()),
+                "-" if row["worst"] is None else f"{row['worst']:.4f}",
+                row["result"],
+            ]
+        )
+        previous = row["notebook"]
+    widths = [max(len(str(c[i])) for c in cells) for i in range(len(header))]
+    lines = ["| " + " | ".join(str(x).ljust(w) for x, w in zip(c, widths)) + " |" for c in cells]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
