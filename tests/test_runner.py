@@ -274,3 +274,8 @@ def test_seeds_and_a_seed_parameter_are_refused_together(tmp_path, capsys):
     with pytest.raises(SystemExit, match="SEED"):
         runner.main([str(bare), "--seeds", "1", "--out", str(tmp_path / "run")])
     assert not (tmp_path / "run").exists()
+
+
+def test_tiny_values_keep_their_digits_in_the_tables():
+    assert runner.number(4.3e-7) == "4.30e-07" and runner.number(0.0) == "0.0000"
+    assert runner.number(0.8576) == "0.8576" and runner.number(499.695) == "499.6950"

@@ -230,6 +230,12 @@ def executed_output(path: Path) -> tuple[bool, str]:
     return all(c["execution_count"] for c in cells), printed
 
 
+def number(value: float) -> str:
+    """A metric for the tables: four decimals, or two significant digits for a tiny one
+    (a largest difference of 4.3e-07 is not 0.0000)."""
+    return f"{value:.2e}" if value and abs(value) < 1e-3 else f"{value:.4f}"
+
+
 def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
     rows = []
     for r in results:
@@ -244,7 +250,7 @@ def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
                 verdict = "smoke"
             else:
                 verdict = "pass" if m["reached"] else "FAIL"
-            value = f"{m['value']:.4f}" if "value" in m else ""
+            value = number(m["value"]) if "value" in m else ""
             rows.append(
                 [
                     r.notebook if i == 0 else "",
@@ -422,8 +428,8 @@ def format_seed_table(rows: list[dict], seeds: list[int]) -> str:
                 row["notebook"] if row["notebook"] != previous else "",
                 row["metric"],
                 f"{row['goal']} {row['target']}",
-                *("-" if v is None else f"{v:.4f}" for v in row["values"].values()),
-                "-" if row["worst"] is None else f"{row['worst']:.4f}",
+                *("-" if v is None else number(v) for v in row["values"].values()),
+                "-" if row["worst"] is None else number(row["worst"]),
                 row["result"],
             ]
         )
