@@ -264,8 +264,9 @@ def summary_rows(results: list[Result], smoke: bool) -> list[list[str]]:
     return rows
 
 
-def format_table(rows: list[list[str]]) -> str:
-    header = ["notebook", "metric", "value", "target", "result", "wall time"]
+def format_table(
+    rows: list[list[str]], header=("notebook", "metric", "value", "target", "result", "wall time")
+) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
 
     def line(cells):
@@ -396,9 +397,11 @@ def seed_rows(by_seed: dict[int, list[Result]], smoke: bool) -> list[dict]:
                         "goal": m["goal"],
                         "target": m["target"],
                         "values": dict.fromkeys(by_seed),
+                        "reached": [],
                     },
                 )
                 row["values"][seed] = None if r.error else m.get("value")
+                row["reached"].append(m.get("reached") is True)  # as the notebook judged it
     for row in rows.values():
         values = list(row["values"].values())
         known = [v for v in values if v is not None]
@@ -409,19 +412,13 @@ def seed_rows(by_seed: dict[int, list[Result]], smoke: bool) -> list[dict]:
         elif None in values:
             row["result"] = "ERROR"
         else:
-            reached = (
-                row["worst"] >= row["target"]
-                if row["goal"] == ">="
-                else (row["worst"] <= row["target"])
-            )
-            row["result"] = "pass" if reached else "FAIL"
+            row["result"] = "pass" if all(row["reached"]) else "FAIL"
+        del row["reached"]
     return list(rows.values())
 
 
 def format_seed_table(rows: list[dict], seeds: list[int]) -> str:
-    header = ["notebook", "metric", "target", *(f"SEED {s}" for s in seeds), "worst", "result"]
-    cells = [header]
-    previous = None
+    cells, previous = [], None
     for row in rows:
         cells.append(
             [
@@ -434,10 +431,8 @@ def format_seed_table(rows: list[dict], seeds: list[int]) -> str:
             ]
         )
         previous = row["notebook"]
-    widths = [max(len(str(c[i])) for c in cells) for i in range(len(header))]
-    lines = ["| " + " | ".join(str(x).ljust(w) for x, w in zip(c, widths)) + " |" for c in cells]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    header = ["notebook", "metric", "target", *(f"SEED {s}" for s in seeds), "worst", "result"]
+    return format_table(cells, header)
 
 
 if __name__ == "__main__":
