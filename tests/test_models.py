@@ -124,12 +124,16 @@ def test_conv_net_with_batch_norm():
 
 
 def test_conv_net_learns_something():
+    keras.utils.set_random_seed(0)  # fit's shuffling: the same order whatever ran before
     rng = np.random.default_rng(0)
     x = rng.random((64, 28, 28, 1), dtype="float32")
     y = np.arange(64) % 10
     x[np.arange(64), y, y, 0] = 5.0  # a bright pixel whose place tells the class
     model = models.conv_net(filters=(4, 4, 4), dense_units=32, dropout_rate=0, seed=0)
-    model.compile(keras.optimizers.Adam(0.01), "sparse_categorical_crossentropy")
+    # Adam(0.01) once pushed every ReLU of this small network below zero in its first
+    # steps (the loss then stays at the labels' entropy, 2.30); 0.003 learns for every
+    # seed tried, to under a fifth of the first epoch's loss.
+    model.compile(keras.optimizers.Adam(0.003), "sparse_categorical_crossentropy")
     losses = model.fit(x, y, epochs=15, batch_size=16, verbose=0).history["loss"]
     assert losses[-1] < 0.5 * losses[0]
 
